@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* database.h: one disk's copy of the LDM database: the VMDB header, every VBLK record of the
+ * config region, and the log region, parsed from raw bytes (no I/O here). Also the slot
+ * encoder the writer uses to lay records back into a config region. */
+
+#include <stdint.h>
+
+#include "klog.h"
+#include "record.h"
+#include "vmdb.h"
+
+#define LDM_MAX_RECORDS 8192u /* > 5924 slots: any real config region fits */
+
+typedef struct LdmDatabase {
+        LdmVmdb vmdb;
+        LdmRecord *records;        /* in order of their first fragment's slot */
+        size_t n_records;
+        LdmKlogPage klog[2];
+        uint8_t *config;           /* raw config region (config_size bytes), VMDB first */
+        size_t config_size;
+        uint8_t *log;              /* raw log region */
+        size_t log_size;
+} LdmDatabase;
+
+/* Parses a config region (VMDB at byte 0) and a log region. Fragments are assembled by group
+ * number in any slot order; every problem is an error naming the slot's absolute offset
+ * (config_offset + slot × vblk_size). Takes copies of both buffers. */
+int ldm_database_parse(const uint8_t *config, size_t config_size, const uint8_t *log,
+                       size_t log_size, const char *disk, uint64_t config_offset,
+                       uint64_t log_offset, LdmDatabase **ret, LdmDiag *err);
+LdmDatabase *ldm_database_free(LdmDatabase *db);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDatabase *, ldm_database_free);
+
+/* Lookups by object ID (NULL when absent). */
+LdmRecord *ldm_database_find(const LdmDatabase *db, uint32_t id);
+
+/* Rebuilds db->config from db->vmdb and db->records: clean records are copied from raw into
+ * their slots, dirty ones encoded; new records (n_fragments == 0) get free slots and fresh
+ * group numbers; unused slots get the canonical "VBLK + sequence + zeros" form. */
+int ldm_database_serialize(LdmDatabase *db);

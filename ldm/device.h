@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* device.h: one probed LDM disk (block device or image file): its partition table, every
+ * PRIVHEAD and TOCBLOCK copy with its verdict, the copy chosen by the fall-back order of
+ * §10.2 rule 1, and its database. Probing reads; it never writes and keeps no fd open. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "database.h"
+#include "diag.h"
+#include "label.h"
+#include "privhead.h"
+#include "tocblock.h"
+
+typedef enum LdmPrivheadCopy {
+        LDM_PRIVHEAD_COPY_2047,    /* rel 2047 (D's "primary") */
+        LDM_PRIVHEAD_COPY_1856,    /* rel 1856 */
+        LDM_PRIVHEAD_COPY_LBA6,    /* LBA 6, MBR disks only */
+        _LDM_PRIVHEAD_COPY_MAX,
+} LdmPrivheadCopy;
+
+typedef enum LdmTocSlot {
+        LDM_TOC_SLOT_1,            /* rel 1 */
+        LDM_TOC_SLOT_2,            /* rel 2 */
+        LDM_TOC_SLOT_2045,
+        LDM_TOC_SLOT_2046,
+        _LDM_TOC_SLOT_MAX,
+} LdmTocSlot;
+
+typedef struct LdmDevice {
+        char *path;
+        uint64_t size;             /* bytes */
+        uint32_t sector_size;      /* logical */
+        dev_t devnum;              /* 0 for image files */
+        LdmLabel label;
+
+        /* Every copy, as read: 0 valid, -EBADMSG invalid (diag in `diags`), -ENOENT absent
+         * (LBA 6 on GPT, beyond the end of the device). */
+        int privhead_state[_LDM_PRIVHEAD_COPY_MAX];
+        LdmPrivhead privheads[_LDM_PRIVHEAD_COPY_MAX];
+        LdmPrivheadCopy privhead_used;
+        LdmPrivhead privhead;      /* = privheads[privhead_used] */
+
+        int toc_state[_LDM_TOC_SLOT_MAX];
+        LdmTocblock tocs[_LDM_TOC_SLOT_MAX];
+        LdmTocSlot toc_used;
+        LdmTocblock toc;           /* = tocs[toc_used] */
+
+        LdmDatabase *db;           /* NULL when no copy of the database could be parsed */
+        int db_state;              /* 0 or why db is NULL */
+
+        /* A transaction left in flight on this copy (VMDB status ≠ clean or pending ≠
+         * committed), and the committed ID after the §10.2 rule-2 recovery. */
+        bool in_flight;
+        uint64_t effective_committed;
+
+        LdmDiagList diags;         /* everything wrong with this disk, by structure and offset */
+} LdmDevice;
+
+/* Probes path. Returns 1 with *ret set for an LDM disk (even one whose database is damaged:
+ * see db/db_state and diags), 0 for a disk that is not LDM, negative errno when it cannot be
+ * read at all. */
+int ldm_device_probe(const char *path, LdmDevice **ret);
+/* The same on an already open LdmIo (tests, the repair engine after writing). */
+int ldm_device_probe_io(LdmIo *io, LdmDevice **ret);
+LdmDevice *ldm_device_free(LdmDevice *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDevice *, ldm_device_free);
+
+/* Absolute byte offsets of a device's private-region structures. */
+uint64_t ldm_device_rel_offset(const LdmDevice *d, uint64_t rel_sector);

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* pack.h: the model of one disk group ("pack"), built from the authoritative database of
+ * its present disks: pack → disks (present or missing) → volumes → plexes (components) →
+ * columns → extents (partitions). Everything above the format library (volume mapping,
+ * health, repair, the daemon) reads the pack through these structures. All sizes and offsets
+ * of extents are in 512-byte sectors as on disk; ldm_extent_disk_offset() gives bytes. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "database.h"
+#include "device.h"
+#include "diag.h"
+#include "guid.h"
+#include "vds.h"
+
+typedef struct LdmPack LdmPack;
+typedef struct LdmVolume LdmVolume;
+typedef struct LdmPlex LdmPlex;
+typedef struct LdmDisk LdmDisk;
+
+typedef enum LdmVolumeType {
+        LDM_VOLUME_SIMPLE,
+        LDM_VOLUME_SPAN,
+        LDM_VOLUME_STRIPE,
+        LDM_VOLUME_MIRROR,
+        LDM_VOLUME_RAID5,
+        _LDM_VOLUME_TYPE_MAX,
+        _LDM_VOLUME_TYPE_INVALID = -EINVAL,
+} LdmVolumeType;
+
+/* A disk of the pack, as its Disk record names it. */
+struct LdmDisk {
+        LdmPack *pack;
+        LdmRecord *record;         /* in pack->db */
+        uint32_t id;
+        const char *name;          /* "Disk1" (points into record) */
+        LdmGuid guid;
+        uint32_t flags;            /* LDM_DISK_FLAG_* */
+        LdmDevice *device;         /* NULL: missing */
+
+        /* health.c */
+        bool db_stale;             /* its copy's committed ID < the pack's */
+        bool db_damaged;           /* some copy of a structure on it is invalid */
+        VdsDiskStatus status;
+        VdsHealth health;
+};
+
+/* A Partition record: a run of sectors on one disk. */
+typedef struct LdmExtent {
+        LdmRecord *record;
+        uint32_t id;
+        const char *name;          /* "Disk1-01" */
+        LdmDisk *disk;
+        LdmPlex *plex;
+        uint64_t start;            /* sectors from the disk's public region start */
+        uint64_t offset_in_column; /* sectors */
+        uint64_t size;             /* sectors */
+        uint32_t column;           /* column index */
+        uint32_t flags;            /* LDM_PARTITION_FLAG_* */
+} LdmExtent;
+
+/* The extents of one column, ordered by offset_in_column, contiguous from 0. */
+typedef struct LdmColumn {
+        LdmExtent **extents;
+        size_t n_extents;
+        uint64_t size;             /* sectors */
+        /* health.c */
+        bool stale;                /* needs rebuilding (missing disk, stale copy, recover flag) */
+        bool missing;              /* some extent's disk is missing */
+} LdmColumn;
+
+/* A Component record: a plex of a volume. */
+struct LdmPlex {
+        LdmRecord *record;
+        uint32_t id;
+        const char *name;          /* "Volume1-01" */
+        LdmVolume *volume;
+        uint8_t layout;            /* LdmComponentLayout */
+        uint32_t flags;
+        uint64_t stripe_size;      /* sectors, 0 for concatenated plexes */
+        LdmColumn *columns;        /* 1 for concatenated plexes */
+        size_t n_columns;
+        uint64_t size;             /* sectors of volume data this plex holds */
+        /* health.c */
+        bool stale;                /* mirror plex out of date */
+        VdsHealth health;
+        VdsTransitionState transition;
+};
+
+struct LdmVolume {
+        LdmPack *pack;
+        LdmRecord *record;
+        uint32_t id;
+        const char *name;
+        LdmVolumeType type;
+        LdmGuid guid;
+        uint64_t size;             /* sectors, from the record */
+        LdmPlex **plexes;
+        size_t n_plexes;
+        /* health.c */
+        bool needs_resync;         /* SYNC state, crashed flag or KLOG dirty (rule 5) */
+        VdsVolumeStatus status;
+        VdsHealth health;
+};
+
+struct LdmPack {
+        LdmGuid guid;
+        char name[32];
+        LdmDatabase *db;           /* authoritative copy (owned by `authority`) */
+        LdmDevice *authority;
+        LdmDevice **devices;       /* present devices of the group (owned by the scan) */
+        size_t n_devices;
+        uint64_t committed_seq;
+
+        LdmDisk *disks;            /* every Disk record */
+        size_t n_disks;
+        LdmVolume *volumes;
+        size_t n_volumes;
+        LdmPlex *plexes;           /* storage for all plexes */
+        size_t n_plexes;
+        LdmExtent *extents;        /* storage for all extents */
+        size_t n_extents;
+
+        /* health.c */
+        VdsPackStatus status;
+        uint32_t flags;            /* VDS_PKF_* */
+        VdsHealth health;
+
+        LdmDiagList diags;         /* model-level problems (dangling references, counts) */
+};
+
+LdmDisk *ldm_pack_find_disk(const LdmPack *p, uint32_t id);
+LdmDisk *ldm_pack_find_disk_by_guid(const LdmPack *p, const LdmGuid *guid);
+LdmVolume *ldm_pack_find_volume_by_guid(const LdmPack *p, const LdmGuid *guid);
+size_t ldm_pack_n_present(const LdmPack *p);
+
+/* Absolute byte offset on ext->disk->device of the extent's first sector; requires the disk
+ * to be present (its PRIVHEAD gives pub_start). */
+uint64_t ldm_extent_disk_offset(const LdmExtent *ext);
+
+const char *ldm_volume_type_to_string(LdmVolumeType t);
+LdmVolumeType ldm_volume_type_from_string(const char *s);
