@@ -40,6 +40,8 @@ struct LdmDisk {
         LdmGuid guid;
         uint32_t flags;            /* LDM_DISK_FLAG_* */
         LdmDevice *device;         /* NULL: missing */
+        LdmDevice *invalid_device; /* present, but its copy could not join the pack (it sits
+                                    * in the scan's INVALID list); device is NULL then */
 
         /* health.c */
         bool db_stale;             /* its copy's committed ID < the pack's */
