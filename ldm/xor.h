@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* xor.h: bytewise XOR of equal-length blocks, the arithmetic of RAID-5 parity (§9). Any
+ * alignment and length; vectorised (AVX2 clone chosen at run time on x86-64, 32-byte GCC
+ * vectors elsewhere), so it runs at memory bandwidth. */
+
+#include <stddef.h>
+
+/* dst = srcs[0] ^ srcs[1] ^ … ^ srcs[n-1] over len bytes (n ≥ 1). dst may be one of the
+ * sources; other overlap is not allowed. */
+void xor_blocks(void *dst, const void *const *srcs, size_t n, size_t len);
+
+/* dst ^= src over len bytes. */
+void xor_into(void *dst, const void *src, size_t len);
