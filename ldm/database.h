@@ -5,6 +5,7 @@
  * config region, and the log region, parsed from raw bytes (no I/O here). Also the slot
  * encoder the writer uses to lay records back into a config region. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "klog.h"
@@ -18,6 +19,9 @@ typedef struct LdmDatabase {
         LdmRecord *records;        /* in order of their first fragment's slot */
         size_t n_records;
         LdmKlogPage klog[2];
+        int klog_state[2];         /* 0, or why klog[i] is unusable (-EBADMSG, -ENOENT); the
+                                    * log is never needed to read the database */
+        LdmDiag klog_diag[2];      /* what was wrong with klog[i] */
         uint8_t *config;           /* raw config region (config_size bytes), VMDB first */
         size_t config_size;
         uint8_t *log;              /* raw log region */
@@ -35,6 +39,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDatabase *, ldm_database_free);
 
 /* Lookups by object ID (NULL when absent). */
 LdmRecord *ldm_database_find(const LdmDatabase *db, uint32_t id);
+
+/* §10.2 rule 2: a copy whose VMDB status is "commit" rolls forward (pending-deletion records
+ * are gone, pending-activation ones count); any other in-flight copy rolls back (the reverse).
+ * ldm_database_effective_committed() is the committed ID after that recovery. */
+bool ldm_database_rolls_forward(const LdmDatabase *db);
+bool ldm_database_in_flight(const LdmDatabase *db);
+uint64_t ldm_database_effective_committed(const LdmDatabase *db);
+/* Whether r is part of the database after the rule-2 recovery. */
+bool ldm_database_record_effective(const LdmDatabase *db, const LdmRecord *r);
 
 /* Rebuilds db->config from db->vmdb and db->records: clean records are copied from raw into
  * their slots, dirty ones encoded; new records (n_fragments == 0) get free slots and fresh

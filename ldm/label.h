@@ -4,6 +4,7 @@
 /* label.h: the partition table around an LDM disk: an MBR with a 0x42 entry, or a GPT with the
  * LDM metadata / MSR / LDM data partitions (§2). */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "diag.h"
@@ -43,6 +44,8 @@ typedef struct LdmLabel {
         size_t n_parts;
         uint64_t meta_first, meta_last; /* LDM metadata partition (the private region) */
         uint64_t data_first, data_last; /* LDM data partition (the public region) */
+        bool gpt_backup_used;      /* the primary GPT was corrupt: the backup was read */
+        LdmDiag gpt_primary_diag;  /* why the primary was rejected */
 } LdmLabel;
 
 /* Reads sector 0 (and the primary GPT if protective). Returns 1 when this is an LDM disk
