@@ -33,6 +33,14 @@ typedef struct Builder {
         LdmDiag *err;
 } Builder;
 
+static const char *const type_names[_LDM_VOLUME_TYPE_MAX] = {
+        [LDM_VOLUME_SIMPLE] = "simple",
+        [LDM_VOLUME_SPAN] = "span",
+        [LDM_VOLUME_STRIPE] = "stripe",
+        [LDM_VOLUME_MIRROR] = "mirror",
+        [LDM_VOLUME_RAID5] = "raid5",
+};
+
 uint64_t ldm_filetime_now(void) {
         struct timespec ts;
 
@@ -131,7 +139,7 @@ static int add_disk(Builder *b, const LdmCreateRequest *req, size_t i, uint32_t 
                 return ldm_diag_set(b->err, LDM_DIAG_ERROR, "request", "", LDM_DIAG_NO_OFFSET,
                                     "disk %zu: %" PRIu64 " bytes is too small for an LDM %s disk",
                                     i + 1, req->disks[i].size,
-                                    ldm_label_type_to_string(req->disks[i].label)), -ENOSPC;
+                                    req->disks[i].label == LDM_LABEL_GPT ? "GPT" : "MBR"), -ENOSPC;
         if (k == -EFBIG)
                 return ldm_diag_set(b->err, LDM_DIAG_ERROR, "request", "", LDM_DIAG_NO_OFFSET,
                                     "disk %zu: over 2 TiB, an MBR cannot describe it; use GPT",
@@ -234,7 +242,7 @@ static int check_volume(Builder *b, const LdmCreateRequest *req, size_t vi) {
         if (n < min || n > max)
                 return ldm_diag_set(b->err, LDM_DIAG_ERROR, "request", "", LDM_DIAG_NO_OFFSET,
                                     "volume %zu: a %s volume needs %zu…%zu disks, %zu given",
-                                    vi + 1, ldm_volume_type_to_string(v->type), min, max, n), -EINVAL;
+                                    vi + 1, type_names[v->type], min, max, n), -EINVAL;
         for (size_t j = 0; j < n; j++) {
                 if (v->disks[j] >= req->n_disks)
                         return ldm_diag_set(b->err, LDM_DIAG_ERROR, "request", "", LDM_DIAG_NO_OFFSET,

@@ -78,7 +78,7 @@ static int write_new_label(LdmIo *io, const LdmNewDisk *d, LdmDiag *err) {
         r = ldm_label_write(io, &d->label,
                             d->label.type == LDM_LABEL_MBR ? d->privhead.raw : NULL);
         if (r < 0)
-                return ldm_diag_set(err, LDM_DIAG_ERROR, ldm_label_type_to_string(d->label.type),
+                return ldm_diag_set(err, LDM_DIAG_ERROR, d->label.type == LDM_LABEL_GPT ? "GPT" : "MBR",
                                     ldm_io_path(io), 0, "writing the partition table failed: %s",
                                     strerror(-r)), r;
         return 0;
