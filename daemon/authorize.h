@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* authorize.h: the one place that decides whether a bus caller may perform a polkit action
+ * (org.ldmd1.recover, org.ldmd1.cancel-other, org.ldmd1.manage). For now only uid 0 may;
+ * the shape is that of systemd's bus_verify_polkit_async() so that the asynchronous polkit
+ * check can replace the body without touching callers: a method handler calls authorize()
+ * first and returns at once unless it got 1. */
+
+#include <systemd/sd-bus.h>
+
+struct Manager;
+
+#define LDMD_ACTION_RECOVER      "org.ldmd1.recover"
+#define LDMD_ACTION_CANCEL_OTHER "org.ldmd1.cancel-other"
+#define LDMD_ACTION_MANAGE       "org.ldmd1.manage"
+
+/* Returns 1 when the caller of `message` may do `action` (go on); 0 when the answer is
+ * pending and the method will be dispatched again once it is known (the handler returns 1
+ * then, replying nothing yet); a negative errno with `error` set to org.ldmd1.Error.
+ * NotAuthorized naming the action and `what` (the object) when the caller may not.
+ * `details` (NULL-terminated key/value pairs, may be NULL) are for polkit's dialog. */
+int authorize(struct Manager *m, sd_bus_message *message, const char *action, const char *what,
+              const char *const *details, sd_bus_error *error);

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* probe.c: the probe thread (see probe.h). The mutex guards the request and result slots;
+ * the eventfd only says "a result is ready" to the loop thread. */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+
+#include "device.h"
+#include "log.h"
+#include "probe.h"
+#include "strv.h"
+
+struct Prober {
+        pthread_t thread;
+        bool thread_started;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool quit;                 /* set by the loop thread, read under lock */
+
+        char **request;            /* pending request, NULL when none */
+        uint64_t request_generation;
+        ProbeResult *result;       /* finished, not yet collected */
+        bool busy;                 /* loop thread's view: submitted, result not collected */
+
+        int efd;
+        sd_event_source *source;
+        prober_callback_t cb;
+        void *userdata;
+};
+
+ProbeResult *probe_result_free(ProbeResult *r) {
+        if (!r)
+                return NULL;
+        strv_free(r->paths);
+        free(r->verdicts);
+        ldm_scan_free(r->scan);
+        free(r);
+        return NULL;
+}
+
+static bool prober_should_quit(Prober *p) {
+        bool q;
+        pthread_mutex_lock(&p->lock);
+        q = p->quit;
+        pthread_mutex_unlock(&p->lock);
+        return q;
+}
+
+/* Runs on the probe thread: the whole of one request. */
+static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
+        size_t n = strv_length(paths), n_ldm = 0;
+        _cleanup_free_ LdmDevice **devices = NULL;
+        ProbeResult *r;
+
+        r = calloc(1, sizeof(ProbeResult));
+        if (!r) {
+                strv_free(paths);
+                return NULL;
+        }
+        r->generation = generation;
+        r->paths = paths;
+        r->verdicts = calloc(n ?: 1, sizeof(int));
+        devices = calloc(n ?: 1, sizeof(LdmDevice *));
+        if (!r->verdicts || !devices)
+                return probe_result_free(r);
+
+        for (size_t i = 0; i < n; i++) {
+                LdmDevice *d = NULL;
+
+                if (prober_should_quit(p))
+                        break;
+                r->verdicts[i] = ldm_device_probe(paths[i], &d);
+                if (r->verdicts[i] > 0 && d)
+                        devices[n_ldm++] = d;
+                else if (r->verdicts[i] > 0)
+                        r->verdicts[i] = 0;
+        }
+        if (n_ldm > 0) {
+                /* ldm_scan_build() owns the array and the devices from here on. */
+                r->scan_error = ldm_scan_build(TAKE_PTR(devices), n_ldm, &r->scan);
+                if (r->scan_error > 0)
+                        r->scan_error = 0;
+        }
+        return r;
+}
+
+static void *prober_thread(void *userdata) {
+        Prober *p = userdata;
+
+        pthread_mutex_lock(&p->lock);
+        for (;;) {
+                while (!p->quit && !p->request)
+                        pthread_cond_wait(&p->cond, &p->lock);
+                if (p->quit)
+                        break;
+
+                char **paths = TAKE_PTR(p->request);
+                uint64_t gen = p->request_generation;
+                pthread_mutex_unlock(&p->lock);
+
+                ProbeResult *r = probe_paths(p, paths, gen);
+
+                pthread_mutex_lock(&p->lock);
+                if (!r) {
+                        /* Out of memory: answer with an empty, failed result so that the
+                         * loop thread is not left waiting. */
+                        r = calloc(1, sizeof(ProbeResult));
+                        if (r) {
+                                r->generation = gen;
+                                r->scan_error = -ENOMEM;
+                        }
+                }
+                probe_result_free(p->result);
+                p->result = r;
+                (void) !eventfd_write(p->efd, 1);
+        }
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+}
+
+static int prober_on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Prober *p = userdata;
+        eventfd_t v;
+        ProbeResult *r;
+
+        (void) eventfd_read(p->efd, &v);
+        pthread_mutex_lock(&p->lock);
+        r = TAKE_PTR(p->result);
+        pthread_mutex_unlock(&p->lock);
+        if (!r)
+                return 0;
+        p->busy = false;
+        p->cb(r, p->userdata);
+        return 0;
+}
+
+int prober_new(sd_event *event, prober_callback_t cb, void *userdata, Prober **ret) {
+        _cleanup_(prober_freep) Prober *p = NULL;
+        sigset_t all, old;
+        int r;
+
+        p = calloc(1, sizeof(Prober));
+        if (!p)
+                return -ENOMEM;
+        p->efd = -EBADF;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->cond, NULL);
+        p->cb = cb;
+        p->userdata = userdata;
+
+        p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (p->efd < 0)
+                return -errno;
+        r = sd_event_add_io(event, &p->source, p->efd, EPOLLIN, prober_on_event, p);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(p->source, "probe-result");
+
+        /* Signals belong to the loop thread (sd-event signalfd). */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        r = -pthread_create(&p->thread, NULL, prober_thread, p);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return r;
+        p->thread_started = true;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+Prober *prober_free(Prober *p) {
+        if (!p)
+                return NULL;
+        if (p->thread_started) {
+                pthread_mutex_lock(&p->lock);
+                p->quit = true;
+                pthread_cond_signal(&p->cond);
+                pthread_mutex_unlock(&p->lock);
+                pthread_join(p->thread, NULL);
+        }
+        strv_free(p->request);
+        probe_result_free(p->result);
+        sd_event_source_disable_unref(p->source);
+        if (p->efd >= 0)
+                close(p->efd);
+        pthread_cond_destroy(&p->cond);
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+        return NULL;
+}
+
+int prober_submit(Prober *p, char **paths, uint64_t generation) {
+        if (p->busy) {
+                strv_free(paths);
+                return -EBUSY;
+        }
+        /* The thread waits for a non-NULL request: "no paths" is an empty list. */
+        if (!paths && !(paths = strv_new_empty()))
+                return -ENOMEM;
+        pthread_mutex_lock(&p->lock);
+        p->request = paths;
+        p->request_generation = generation;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        p->busy = true;
+        return 0;
+}
+
+bool prober_busy(const Prober *p) {
+        return p->busy;
+}
