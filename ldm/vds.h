@@ -128,6 +128,7 @@ typedef enum VdsAsyncOutputType {
 #define VDS_E_OPERATION_PENDING           0x80042409u /* "the operation is still in progress" */
 #define VDS_E_OPERATION_DENIED            0x8004240Au /* "not permitted on the disk/partition/volume" */
 #define VDS_E_CANCEL_TOO_LATE             0x8004240Cu /* job already finished */
+#define VDS_E_DEVICE_IN_USE               0x80042413u /* "the device is currently in use" (§2.2.3) */
 #define VDS_E_OPERATION_CANCELED          0x8004240Du
 #define VDS_E_UNRECOVERABLE_ERROR         0x80042419u
 #define VDS_E_DMADMIN_METHOD_CALL_FAILED  0x80042420u /* "the LDM service method failed"

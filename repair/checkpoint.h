@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* checkpoint.h: how far the data repair of one target (a mirror plex, a RAID-5 column, or a
+ * RAID-5 volume's parity) got, kept in a small file in the state directory so that a job
+ * interrupted by a cancel, a crash or a power cut resumes where its last *flushed* region
+ * ended. The key is (pack GUID, volume ID, plex ID, target, committed database sequence): a
+ * checkpoint whose sequence differs from the database the job is working on describes other
+ * data and is ignored. Files are replaced atomically (temp + fsync + rename + fsync dir). */
+
+#include <stdint.h>
+
+#include "guid.h"
+
+#define CHECKPOINT_TARGET_PARITY UINT32_MAX /* RAID-5: parity of every row */
+#define CHECKPOINT_TARGET_PLEX (UINT32_MAX - 1) /* mirror: the whole plex */
+
+typedef struct CheckpointKey {
+        LdmGuid pack;
+        uint32_t volume_id;
+        uint32_t plex_id;
+        uint32_t target;           /* column index, or one of the values above */
+        uint64_t sequence;         /* committed database sequence the data belongs to */
+} CheckpointKey;
+
+/* Reads the checkpoint for key from dir. Returns 1 with *ret_done (bytes from the start of
+ * the target that are repaired and flushed) set, 0 when there is none or it does not match
+ * key (another sequence, another total, damaged), negative errno on I/O errors. */
+int checkpoint_load(const char *dir, const CheckpointKey *key, uint64_t total, uint64_t *ret_done);
+/* Atomically records done bytes (call only after flushing them). */
+int checkpoint_save(const char *dir, const CheckpointKey *key, uint64_t total, uint64_t done);
+/* Removes the checkpoint (a missing file is not an error). */
+int checkpoint_remove(const char *dir, const CheckpointKey *key);

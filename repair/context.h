@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* context.h: the state of one repair job, shared by its steps (repair.c drives them): the
+ * request, the scan and pack being worked on, one LdmIo per present disk while data is
+ * moved, the copy engine with the job's fixed buffers, progress accounting and the result
+ * being built. Internal to repair/. */
+
+#include <stdarg.h>
+
+#include "checkpoint.h"
+#include "copy.h"
+#include "io.h"
+#include "pack.h"
+#include "repair.h"
+#include "scan.h"
+
+typedef enum RepairTargetKind {
+        REPAIR_TARGET_MIRROR,      /* a stale plex, copied from `source` */
+        REPAIR_TARGET_COLUMN,      /* a stale RAID-5 column, XOR of the others */
+        REPAIR_TARGET_PARITY,      /* every row's parity chunk, from its data chunks */
+} RepairTargetKind;
+
+/* One unit of data repair, and the key of its checkpoint. */
+typedef struct RepairTarget {
+        RepairTargetKind kind;
+        LdmVolume *volume;
+        LdmPlex *plex;             /* the plex written (mirror) or the RAID-5 plex */
+        LdmPlex *source;           /* mirror only */
+        uint32_t column;           /* COLUMN: its index; else CHECKPOINT_TARGET_* */
+        uint64_t size;             /* bytes of plex/column offsets to process */
+        CheckpointKey key;
+} RepairTarget;
+
+#define REPAIR_MAX_TARGETS 256
+
+typedef struct RepairContext {
+        const RepairRequest *req;
+        RepairResult *res;
+        LdmScan *scan;
+        LdmPack *pack;
+        LdmIo **ios;               /* indexed like pack->disks; NULL: missing or closed */
+        CopyEngine *engine;
+        RepairStep step;
+        const char *detail;
+        char detail_buf[128];
+        uint64_t bytes_done, bytes_total;
+        RepairTarget targets[REPAIR_MAX_TARGETS];
+        size_t n_targets;
+} RepairContext;
+
+static inline bool repair_cancelled(const RepairContext *c) {
+        return c->req->cancel && atomic_load(c->req->cancel);
+}
+
+void repair_progress(RepairContext *c);
+/* Appends "; text" to res->remaining (truncating quietly: the message says enough). */
+void repair_remaining_add(RepairContext *c, const char *fmt, ...) _printf_(2, 3);
+
+/* The LdmIo of an extent's disk, or NULL. */
+LdmIo *repair_disk_io(RepairContext *c, const LdmDisk *d);
+
+/* resync.c. repair_plan() lists the targets of the (refreshed) pack; what cannot be
+ * repaired (no healthy source, disk missing) goes to res->remaining and is counted in
+ * *ret_unrepairable. repair_data() runs the targets, resuming from checkpoints; returns 0 or
+ * negative errno (-ECANCELED at a safe point). repair_data_forget() removes the targets'
+ * checkpoints once the commit made them useless. */
+int repair_plan(RepairContext *c, unsigned *ret_unrepairable);
+uint64_t repair_data_bytes(RepairContext *c);
+int repair_data(RepairContext *c);
+void repair_data_forget(RepairContext *c);
+
+/* verify.c: the read-only scrub of every mirror and RAID-5 volume. */
+int repair_verify(RepairContext *c);
+
+/* Column I/O shared by resync.c and verify.c: len bytes at byte offset off of a column. */
+int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_t off,
+                     uint8_t *buf, size_t len);
+
+/* dbsync.c. repair_database_sync() brings every present copy of the pack's database (and
+ * every PRIVHEAD/TOCBLOCK copy) to the authoritative one, writing persistent "recover"
+ * markers first for plexes/columns whose only sign of staleness is their disk's old copy, so
+ * that a crash in between loses nothing. It re-scans the pack afterwards (c->scan/c->pack
+ * are replaced). repair_commit() clears the markers of what was repaired in one
+ * transaction written to every present disk. */
+int repair_database_sync(RepairContext *c);
+int repair_commit(RepairContext *c);
+
+/* repair.c: re-probes req->paths and finds the pack (replacing c->scan/c->pack). */
+int repair_rescan(RepairContext *c);
+/* Opens (flags) / closes an LdmIo for every present disk of the pack. */
+int repair_open_disks(RepairContext *c, LdmIoFlags flags);
+void repair_close_disks(RepairContext *c);

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* dbsync.c: steps 2 and 4 of Recover on the metadata side.
+ *
+ * Database sync, in an order where a power cut after any write leaves a state from which
+ * the next Recover reaches the same result:
+ *   0. every disk's PRIVHEAD and current TOCBLOCK copies that are damaged or disagree with
+ *      the copy in use are rewritten from it (per-disk fields stay the disk's own);
+ *   A. copies at the authoritative generation that differ from its clean image (a
+ *      transaction left in flight, a torn slot) get the clean image;
+ *   B. plexes/columns that are stale only because their disk's copy is old (or unreadable)
+ *      get the public "recover" partition flag, in a normal transaction on the disks that
+ *      are up to date — otherwise syncing that copy would make them look healthy;
+ *   C. every other copy (older generation, INVALID disks of the pack) gets the image.
+ * A copy is replaced body first (log region, VBLK slots), flush, then its VMDB sector,
+ * flush: until the VMDB lands the copy keeps its old generation and stays "stale".
+ * The commit clears the markers of what the data step repaired, in one transaction on
+ * every present disk, only after that data was flushed. */
+
+#include <stdio.h>
+
+#include "context.h"
+#include "health.h"
+#include "writer.h"
+
+static const uint64_t toc_slot_rel[_LDM_TOC_SLOT_MAX] = {
+        [LDM_TOC_SLOT_1] = 1, [LDM_TOC_SLOT_2] = 2,
+        [LDM_TOC_SLOT_2045] = 2045, [LDM_TOC_SLOT_2046] = 2046,
+};
+
+/* Every device of the pack we may write: present ones and the pack's INVALID ones. */
+static size_t pack_devices(RepairContext *c, LdmDevice **out, size_t max) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->pack->n_disks && n < max; i++) {
+                LdmDisk *d = &c->pack->disks[i];
+                if (d->device)
+                        out[n++] = d->device;
+                else if (d->invalid_device)
+                        out[n++] = d->invalid_device;
+        }
+        return n;
+}
+
+static int write_sector(LdmIo *io, const uint8_t *buf, uint64_t lba) {
+        return ldm_io_pwrite(io, buf, LDM_SECTOR, lba * LDM_SECTOR);
+}
+
+static bool is_current_toc(const LdmDevice *dev, LdmTocSlot s) {
+        return dev->privhead.toc_lba[0] == toc_slot_rel[s] || dev->privhead.toc_lba[1] == toc_slot_rel[s];
+}
+
+/* Phase 0 for one device: returns 1 when something was rewritten. */
+static int fix_headers(RepairContext *c, LdmDevice *dev) {
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        uint8_t ph[LDM_SECTOR], toc[LDM_SECTOR], zero[LDM_SECTOR] = {};
+        uint64_t priv = dev->privhead.priv_start;
+        bool wrote = false;
+        int r;
+
+        if (dev->privhead_state[dev->privhead_used] != 0)
+                return 0; /* no valid PRIVHEAD at all: nothing to rebuild from */
+        ldm_privhead_encode(&dev->privhead, ph);
+        ldm_tocblock_encode(&dev->toc, toc);
+
+        for (LdmPrivheadCopy k = 0; k < _LDM_PRIVHEAD_COPY_MAX; k++) {
+                uint64_t lba = k == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA :
+                               priv + (k == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
+
+                if (dev->privhead_state[k] == -ENOENT)
+                        continue;
+                if (dev->privhead_state[k] == 0 && memcmp(dev->privheads[k].raw, ph, LDM_SECTOR) == 0)
+                        continue;
+                if (!io) {
+                        r = ldm_io_open(dev->path, LDM_IO_WRITE, &io);
+                        if (r < 0)
+                                return r;
+                }
+                r = write_sector(io, ph, lba);
+                if (r < 0)
+                        return r;
+                wrote = true;
+        }
+
+        for (LdmTocSlot s = 0; s < _LDM_TOC_SLOT_MAX; s++) {
+                const uint8_t *want;
+
+                if (is_current_toc(dev, s)) {
+                        if (dev->toc_state[s] == 0 && memcmp(dev->tocs[s].raw, toc, LDM_SECTOR) == 0)
+                                continue;
+                        want = toc;
+                } else if (dev->toc_state[s] == -EBADMSG) {
+                        want = zero; /* a damaged spare slot: an empty one is valid */
+                } else
+                        continue;
+                if (!io) {
+                        r = ldm_io_open(dev->path, LDM_IO_WRITE, &io);
+                        if (r < 0)
+                                return r;
+                }
+                r = write_sector(io, want, priv + toc_slot_rel[s]);
+                if (r < 0)
+                        return r;
+                wrote = true;
+        }
+
+        if (!io)
+                return 0;
+        r = ldm_io_flush(io);
+        if (r < 0)
+                return r;
+        return wrote;
+}
+
+/* §10.2 rule 2 applied to a parsed copy, then serialised: the image every disk should hold. */
+static int settle(LdmDatabase *db) {
+        bool forward = ldm_database_rolls_forward(db);
+        size_t n = 0;
+
+        for (size_t i = 0; i < db->n_records; i++) {
+                LdmRecord *r = &db->records[i];
+
+                if (!ldm_database_record_effective(db, r))
+                        continue; /* dropped: its slots become unused */
+                if (r->update_status != 0) {
+                        r->update_status = 0;
+                        r->raw[0] = r->raw[1] = 0; /* header status, big-endian */
+                }
+                db->records[n++] = *r;
+        }
+        db->n_records = n;
+
+        if (forward) {
+                db->vmdb.committed_seq = db->vmdb.pending_seq;
+                memcpy(db->vmdb.committed_counts, db->vmdb.pending_counts, sizeof(db->vmdb.committed_counts));
+        } else {
+                db->vmdb.pending_seq = db->vmdb.committed_seq;
+                memcpy(db->vmdb.pending_counts, db->vmdb.committed_counts, sizeof(db->vmdb.pending_counts));
+        }
+        db->vmdb.status = LDM_VMDB_CLEAN;
+        return ldm_database_serialize(db);
+}
+
+/* The authoritative clean image: the authority's copy, settled if it was in flight. */
+static int clean_image(RepairContext *c, LdmDatabase **ret) {
+        const LdmDatabase *a = c->pack->db;
+        LdmDiag diag;
+        int r;
+
+        if (!a)
+                return -ENODATA;
+        r = ldm_database_parse(a->config, a->config_size, a->log, a->log_size,
+                               c->pack->authority ? c->pack->authority->path : "", 0, 0, ret, &diag);
+        if (r < 0)
+                return r;
+        if (ldm_database_in_flight(*ret)) {
+                r = settle(*ret);
+                if (r < 0) {
+                        *ret = ldm_database_free(*ret);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static bool copy_equal(const LdmDevice *dev, const LdmDatabase *img) {
+        return dev->db && dev->db->config_size == img->config_size && dev->db->log_size == img->log_size &&
+               memcmp(dev->db->config, img->config, img->config_size) == 0 &&
+               memcmp(dev->db->log, img->log, img->log_size) == 0;
+}
+
+/* Replaces one disk's copy: body first, the VMDB sector (the copy's identity) last. */
+static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) {
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        const LdmTocRegion *cfg = &dev->toc.regions[0], *log = &dev->toc.regions[1];
+        uint64_t priv = dev->privhead.priv_start, cfg_off, log_off;
+        int r;
+
+        if (dev->privhead_state[dev->privhead_used] != 0 || dev->toc_state[dev->toc_used] != 0 ||
+            cfg->size * LDM_SECTOR != img->config_size || log->size * LDM_SECTOR != img->log_size) {
+                repair_remaining_add(c, "%s: private region unusable or of another geometry, database not rewritten",
+                                     dev->path);
+                return 0;
+        }
+        cfg_off = (priv + cfg->start) * LDM_SECTOR;
+        log_off = (priv + log->start) * LDM_SECTOR;
+
+        r = ldm_io_open(dev->path, LDM_IO_WRITE, &io);
+        if (r < 0)
+                return r;
+        r = ldm_io_pwrite(io, img->log, img->log_size, log_off);
+        if (r >= 0)
+                r = ldm_io_pwrite(io, img->config + LDM_SECTOR, img->config_size - LDM_SECTOR,
+                                  cfg_off + LDM_SECTOR);
+        if (r >= 0)
+                r = ldm_io_flush(io);
+        if (r >= 0)
+                r = ldm_io_pwrite(io, img->config, LDM_SECTOR, cfg_off);
+        if (r >= 0)
+                r = ldm_io_flush(io);
+        if (r < 0)
+                return r;
+        c->res->disks_synced++;
+        return 1;
+}
+
+/* Phases A and C: copies that `select` picks and that differ from the image. */
+static int sync_copies(RepairContext *c, bool current_generation) {
+        _cleanup_(ldm_database_freep) LdmDatabase *img = NULL;
+        LdmDevice *devs[LDM_CREATE_MAX_DISKS * 4];
+        size_t n;
+        int r, wrote = 0;
+
+        r = clean_image(c, &img);
+        if (r < 0)
+                return r;
+        n = pack_devices(c, devs, ELEMENTSOF(devs));
+        for (size_t i = 0; i < n; i++) {
+                bool current = devs[i]->db && devs[i]->effective_committed == c->pack->committed_seq &&
+                               devs[i] != NULL;
+
+                if (current != current_generation || copy_equal(devs[i], img))
+                        continue;
+                r = write_copy(c, devs[i], img);
+                if (r < 0)
+                        return r;
+                wrote |= r;
+        }
+        return wrote;
+}
+
+static bool volume_redundant(const LdmVolume *v) {
+        return v->type == LDM_VOLUME_MIRROR || v->type == LDM_VOLUME_RAID5;
+}
+
+/* Phase B: extents on disks whose copy is behind (or unreadable but present) get the
+ * recover flag before that copy is replaced. */
+static int mark_behind(RepairContext *c) {
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        LdmIo *ios[LDM_CREATE_MAX_DISKS * 4] = {};
+        LdmDevice *devs[ELEMENTSOF(ios)];
+        size_t n = 0, n_marked = 0;
+        LdmDiag diag = {};
+        int r;
+
+        r = ldm_txn_begin(c->pack->db, &t);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->pack->n_extents; i++) {
+                LdmExtent *e = &c->pack->extents[i];
+                LdmDisk *d = e->disk;
+                LdmRecord *rec;
+
+                if (!d || !e->plex || !volume_redundant(e->plex->volume))
+                        continue;
+                if (!(d->device && d->db_stale) && !(!d->device && d->invalid_device))
+                        continue;
+                if (e->flags & LDM_PARTITION_FLAG_RECOVER)
+                        continue;
+                rec = ldm_txn_edit(t, e->id);
+                if (!rec)
+                        return -ENOENT;
+                rec->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
+                rec->dirty = true;
+                n_marked++;
+        }
+        if (n_marked == 0)
+                return 0;
+
+        for (size_t i = 0; i < c->pack->n_disks && n < ELEMENTSOF(ios); i++) {
+                LdmDevice *dev = c->pack->disks[i].device;
+                if (!dev || dev->effective_committed != c->pack->committed_seq)
+                        continue;
+                r = ldm_io_open(dev->path, LDM_IO_WRITE, &ios[n]);
+                if (r < 0)
+                        goto out;
+                devs[n++] = dev;
+        }
+        r = ldm_txn_commit(t, ios, devs, n, &diag);
+        if (r >= 0)
+                r = 1;
+out:
+        for (size_t i = 0; i < n + 1 && i < ELEMENTSOF(ios); i++)
+                ldm_io_close(ios[i]);
+        return r;
+}
+
+int repair_database_sync(RepairContext *c) {
+        LdmDevice *devs[LDM_CREATE_MAX_DISKS * 4];
+        size_t n;
+        int r, wrote = 0;
+
+        /* 0: per-disk header copies. */
+        n = pack_devices(c, devs, ELEMENTSOF(devs));
+        for (size_t i = 0; i < n; i++) {
+                r = fix_headers(c, devs[i]);
+                if (r < 0)
+                        return r;
+                wrote |= r;
+        }
+        if (wrote) {
+                r = repair_rescan(c);
+                if (r < 0)
+                        return r;
+        }
+
+        /* A: settle the copies at the authoritative generation. */
+        r = sync_copies(c, true);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = repair_rescan(c);
+                if (r < 0)
+                        return r;
+        }
+
+        /* B: markers, then C: the copies that are behind. */
+        r = mark_behind(c);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = repair_rescan(c);
+                if (r < 0)
+                        return r;
+        }
+        r = sync_copies(c, false);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return repair_rescan(c);
+        return 0;
+}
+
+/* ---- commit ---- */
+
+static int clear_partition(LdmTxn *t, const LdmExtent *e, size_t *changed) {
+        LdmRecord *rec;
+
+        if (!(e->flags & (LDM_PARTITION_FLAG_RECOVER | LDM_PARTITION_FLAG_KDETACH)))
+                return 0;
+        rec = ldm_txn_edit(t, e->id);
+        if (!rec)
+                return -ENOENT;
+        rec->partition.flags &= ~(LDM_PARTITION_FLAG_RECOVER | LDM_PARTITION_FLAG_KDETACH);
+        rec->dirty = true;
+        (*changed)++;
+        return 0;
+}
+
+static int clear_column(LdmTxn *t, const LdmColumn *col, size_t *changed) {
+        for (size_t i = 0; i < col->n_extents; i++) {
+                int r = clear_partition(t, col->extents[i], changed);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int clear_plex(LdmTxn *t, const LdmPlex *p, size_t *changed) {
+        LdmRecord *rec;
+
+        if (!(p->flags & (LDM_COMPONENT_FLAG_RECOVER | LDM_COMPONENT_FLAG_IOFAIL)) &&
+            (!p->record || strcmp(p->record->component.state, "ACTIVE") == 0))
+                return 0;
+        rec = ldm_txn_edit(t, p->id);
+        if (!rec)
+                return -ENOENT;
+        rec->component.flags &= ~(LDM_COMPONENT_FLAG_RECOVER | LDM_COMPONENT_FLAG_IOFAIL);
+        snprintf(rec->component.state, sizeof(rec->component.state), "ACTIVE");
+        rec->dirty = true;
+        (*changed)++;
+        return 0;
+}
+
+static int clear_volume(LdmTxn *t, const LdmVolume *v, size_t *changed) {
+        LdmRecord *rec;
+
+        if (!v->record || (!(v->record->volume.volume_flags & LDM_VOLUME_FLAG_CRASHED) &&
+                           strcmp(v->record->volume.state, "ACTIVE") == 0))
+                return 0;
+        rec = ldm_txn_edit(t, v->id);
+        if (!rec)
+                return -ENOENT;
+        rec->volume.volume_flags &= ~LDM_VOLUME_FLAG_CRASHED;
+        snprintf(rec->volume.state, sizeof(rec->volume.state), "ACTIVE");
+        rec->dirty = true;
+        (*changed)++;
+        return 0;
+}
+
+static int clear_target(LdmTxn *t, const RepairTarget *tg, size_t *changed) {
+        int r;
+
+        switch (tg->kind) {
+        case REPAIR_TARGET_MIRROR:
+                r = clear_column(t, &tg->plex->columns[0], changed);
+                if (r >= 0)
+                        r = clear_plex(t, tg->plex, changed);
+                if (r >= 0)
+                        r = clear_plex(t, tg->source, changed);
+                break;
+        case REPAIR_TARGET_COLUMN:
+                r = clear_column(t, &tg->plex->columns[tg->column], changed);
+                if (r >= 0)
+                        r = clear_plex(t, tg->plex, changed);
+                break;
+        case REPAIR_TARGET_PARITY:
+                r = clear_plex(t, tg->plex, changed);
+                break;
+        default:
+                r = -EINVAL;
+        }
+        if (r >= 0)
+                r = clear_volume(t, tg->volume, changed);
+        return r;
+}
+
+int repair_commit(RepairContext *c) {
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        LdmDevice *devs[LDM_CREATE_MAX_DISKS * 4];
+        size_t changed = 0, n = 0;
+        LdmDiag diag = {};
+        int r;
+
+        if (c->n_targets == 0)
+                return 0;
+        r = ldm_txn_begin(c->pack->db, &t);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_targets; i++) {
+                r = clear_target(t, &c->targets[i], &changed);
+                if (r < 0)
+                        return r;
+        }
+        if (changed == 0)
+                return 0;
+
+        /* Buffered handles: the writer's sector buffers are not O_DIRECT-aligned. */
+        r = repair_open_disks(c, LDM_IO_WRITE);
+        if (r < 0)
+                return r;
+        LdmIo *ios[ELEMENTSOF(devs)];
+        for (size_t i = 0; i < c->pack->n_disks && n < ELEMENTSOF(devs); i++)
+                if (c->ios[i]) {
+                        ios[n] = c->ios[i];
+                        devs[n++] = c->pack->disks[i].device;
+                }
+        r = ldm_txn_commit(t, ios, devs, n, &diag);
+        repair_close_disks(c);
+        if (r < 0) {
+                char buf[LDM_DIAG_MESSAGE_MAX + 256];
+                snprintf(c->res->message, sizeof(c->res->message),
+                         "Writing the final transaction failed: %s", ldm_diag_format(&diag, buf, sizeof(buf)));
+                return r;
+        }
+        c->res->database_committed = true;
+        return 0;
+}

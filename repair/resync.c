@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* resync.c: the data step of Recover and the Verify scrub. A volume's redundancy is repaired
+ * through "targets": a stale mirror plex (copied from a healthy plex), a stale RAID-5 column
+ * (XOR of the other columns at the same column offset — right for data and parity chunks
+ * alike), or a RAID-5 volume's parity (each row's parity chunk recomputed from its data
+ * chunks). Sources are only plexes/columns that are neither stale nor on a missing disk. */
+
+#include <stdio.h>
+
+#include "checkpoint.h"
+#include "context.h"
+#include "volume-map.h"
+#include "xor.h"
+#include "vds.h"
+
+int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_t off,
+                     uint8_t *buf, size_t len) {
+        while (len > 0) {
+                const LdmExtent *e;
+                uint64_t in, n, at;
+                LdmIo *io;
+                int r;
+
+                r = ldm_column_map(col, off, len, &e, &in, &n);
+                if (r < 0)
+                        return r;
+                io = repair_disk_io(c, e->disk);
+                at = ldm_extent_byte_offset(e, in);
+                if (!io || at == LDM_NO_DISK_OFFSET)
+                        return -ENXIO;
+                if (write)
+                        r = ldm_io_pwrite(io, buf, (size_t) n, at);
+                else
+                        r = ldm_io_pread(io, buf, (size_t) n, at);
+                if (r < 0)
+                        return r;
+                off += n;
+                buf += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static int column_flush(RepairContext *c, const LdmColumn *col) {
+        for (size_t i = 0; i < col->n_extents; i++) {
+                LdmIo *io = repair_disk_io(c, col->extents[i]->disk);
+                int r;
+
+                if (!io)
+                        return -ENXIO;
+                r = ldm_io_flush(io);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool plex_present(const LdmPlex *p) {
+        for (size_t i = 0; i < p->n_columns; i++)
+                if (p->columns[i].missing)
+                        return false;
+        return true;
+}
+
+/* Column size in bytes, or 0 when it does not fit (then the volume is left alone). */
+static uint64_t column_bytes(const LdmColumn *col) {
+        uint64_t b;
+
+        if (mul_u64_overflow(col->size, LDM_SECTOR, &b))
+                return 0;
+        return b;
+}
+
+static int add_target(RepairContext *c, const RepairTarget *t) {
+        if (c->n_targets >= ELEMENTSOF(c->targets))
+                return -E2BIG;
+        c->targets[c->n_targets] = *t;
+        c->targets[c->n_targets].key = (CheckpointKey) {
+                .pack = c->pack->guid,
+                .volume_id = t->volume->id,
+                .plex_id = t->plex->id,
+                .target = t->column,
+                .sequence = c->pack->committed_seq,
+        };
+        c->n_targets++;
+        return 0;
+}
+
+static int plan_mirror(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
+        LdmPlex *source = NULL;
+        bool any_stale = false;
+        uint64_t size;
+        int r;
+
+        for (size_t i = 0; i < v->n_plexes; i++) {
+                LdmPlex *p = v->plexes[i];
+                if (p->stale)
+                        any_stale = true;
+                else if (!source && plex_present(p) && p->n_columns == 1)
+                        source = p;
+        }
+        if (!any_stale && !v->needs_resync)
+                return 0;
+        if (!source) {
+                repair_remaining_add(c, "%s: no healthy plex to copy from (volume failed)", v->name);
+                (*unrepairable)++;
+                return 0;
+        }
+        if (mul_u64_overflow(v->size, LDM_SECTOR, &size) || size > column_bytes(&source->columns[0]))
+                return -EBADMSG;
+
+        for (size_t i = 0; i < v->n_plexes; i++) {
+                LdmPlex *p = v->plexes[i];
+
+                if (p == source || (!p->stale && !v->needs_resync))
+                        continue;
+                if (!plex_present(p)) {
+                        repair_remaining_add(c, "%s plex %s: disk missing, redundancy still failed",
+                                             v->name, p->name);
+                        (*unrepairable)++;
+                        continue;
+                }
+                if (p->n_columns != 1 || column_bytes(&p->columns[0]) < size)
+                        return -EBADMSG;
+                r = add_target(c, &(RepairTarget) {
+                        .kind = REPAIR_TARGET_MIRROR, .volume = v, .plex = p, .source = source,
+                        .column = CHECKPOINT_TARGET_PLEX, .size = size,
+                });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int plan_raid5(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
+        LdmPlex *p;
+        size_t n_stale = 0, stale = 0;
+        uint64_t size = UINT64_MAX;
+
+        if (v->n_plexes != 1)
+                return -EBADMSG;
+        p = v->plexes[0];
+        if (p->n_columns < 3 || p->stripe_size == 0)
+                return -EBADMSG;
+        for (size_t i = 0; i < p->n_columns; i++) {
+                size = MIN(size, column_bytes(&p->columns[i]));
+                if (p->columns[i].stale || p->columns[i].missing) {
+                        n_stale++;
+                        stale = i;
+                }
+        }
+        if (size == 0)
+                return -EBADMSG;
+
+        if (n_stale > 1) {
+                repair_remaining_add(c, "%s: %zu RAID-5 columns stale or missing (volume failed)",
+                                     v->name, n_stale);
+                (*unrepairable)++;
+                return 0;
+        }
+        if (n_stale == 1) {
+                if (p->columns[stale].missing) {
+                        repair_remaining_add(c, "%s column %zu: disk missing, redundancy still failed",
+                                             v->name, stale);
+                        (*unrepairable)++;
+                        return 0;
+                }
+                return add_target(c, &(RepairTarget) {
+                        .kind = REPAIR_TARGET_COLUMN, .volume = v, .plex = p,
+                        .column = (uint32_t) stale, .size = size,
+                });
+        }
+        if (v->needs_resync)
+                return add_target(c, &(RepairTarget) {
+                        .kind = REPAIR_TARGET_PARITY, .volume = v, .plex = p,
+                        .column = CHECKPOINT_TARGET_PARITY, .size = size,
+                });
+        return 0;
+}
+
+static int plan_simple(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
+        for (size_t i = 0; i < v->n_plexes; i++)
+                if (!plex_present(v->plexes[i])) {
+                        repair_remaining_add(c, "%s: a disk is missing and the volume has no redundancy (failed)",
+                                             v->name);
+                        (*unrepairable)++;
+                        return 0;
+                }
+        return 0;
+}
+
+int repair_plan(RepairContext *c, unsigned *ret_unrepairable) {
+        unsigned unrepairable = 0;
+        int r = 0;
+
+        c->n_targets = 0;
+        for (size_t i = 0; i < c->pack->n_volumes && r >= 0; i++) {
+                LdmVolume *v = &c->pack->volumes[i];
+
+                bool bad = false;
+                for (size_t k = 0; k < v->n_plexes; k++)
+                        if (plex_present(v->plexes[k]) && ldm_plex_check(v->plexes[k]) < 0)
+                                bad = true;
+                if (bad && (v->type == LDM_VOLUME_MIRROR || v->type == LDM_VOLUME_RAID5)) {
+                        repair_remaining_add(c, "%s: inconsistent layout, not touched", v->name);
+                        unrepairable++;
+                        continue;
+                }
+
+                switch (v->type) {
+                case LDM_VOLUME_MIRROR:
+                        r = plan_mirror(c, v, &unrepairable);
+                        break;
+                case LDM_VOLUME_RAID5:
+                        r = plan_raid5(c, v, &unrepairable);
+                        break;
+                default:
+                        r = plan_simple(c, v, &unrepairable);
+                        break;
+                }
+        }
+        if (r < 0)
+                return r;
+        *ret_unrepairable = unrepairable;
+        return 0;
+}
+
+uint64_t repair_data_bytes(RepairContext *c) {
+        uint64_t total = 0;
+
+        for (size_t i = 0; i < c->n_targets; i++)
+                total += c->targets[i].size;
+        return total;
+}
+
+/* ---- copy callbacks ---- */
+
+typedef struct TargetRun {
+        RepairContext *c;
+        const RepairTarget *t;
+        CheckpointKey key;
+        uint64_t stripe;           /* bytes, RAID-5 */
+} TargetRun;
+
+/* XOR of every column except skip at [off, off+len) into buf. */
+static int xor_columns(TargetRun *tr, size_t skip, uint64_t off, uint8_t *buf, uint8_t *scratch,
+                       size_t len) {
+        const LdmPlex *p = tr->t->plex;
+        bool first = true;
+        int r;
+
+        for (size_t i = 0; i < p->n_columns; i++) {
+                if (i == skip)
+                        continue;
+                r = repair_column_io(tr->c, &p->columns[i], false, off, first ? buf : scratch, len);
+                if (r < 0)
+                        return r;
+                if (!first)
+                        xor_into(buf, scratch, len);
+                first = false;
+        }
+        return 0;
+}
+
+/* Splits [off, off+len) at stripe-row boundaries: each piece has one parity column. */
+static size_t row_piece(const TargetRun *tr, uint64_t off, size_t len, size_t *ret_parity) {
+        uint64_t row = off / tr->stripe, row_end = (row + 1) * tr->stripe;
+        size_t n = tr->t->plex->n_columns;
+
+        *ret_parity = ldm_raid5_parity_column(row, (uint32_t) n);
+        return (size_t) MIN((uint64_t) len, row_end - off);
+}
+
+static int target_fill(void *userdata, uint64_t off, size_t len, uint8_t *buf, uint8_t *scratch) {
+        TargetRun *tr = userdata;
+        const RepairTarget *t = tr->t;
+        int r;
+
+        switch (t->kind) {
+        case REPAIR_TARGET_MIRROR:
+                return repair_column_io(tr->c, &t->source->columns[0], false, off, buf, len);
+        case REPAIR_TARGET_COLUMN:
+                return xor_columns(tr, t->column, off, buf, scratch, len);
+        case REPAIR_TARGET_PARITY:
+                while (len > 0) {
+                        size_t parity, n = row_piece(tr, off, len, &parity);
+                        r = xor_columns(tr, parity, off, buf, scratch, n);
+                        if (r < 0)
+                                return r;
+                        off += n;
+                        buf += n;
+                        scratch += n;
+                        len -= n;
+                }
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int target_drain(void *userdata, uint64_t off, size_t len, const uint8_t *buf) {
+        TargetRun *tr = userdata;
+        const RepairTarget *t = tr->t;
+        size_t total = len;
+        int r;
+
+        switch (t->kind) {
+        case REPAIR_TARGET_MIRROR:
+                r = repair_column_io(tr->c, &t->plex->columns[0], true, off, (uint8_t *) buf, len);
+                break;
+        case REPAIR_TARGET_COLUMN:
+                r = repair_column_io(tr->c, &t->plex->columns[t->column], true, off, (uint8_t *) buf, len);
+                break;
+        case REPAIR_TARGET_PARITY:
+                r = 0;
+                while (len > 0 && r >= 0) {
+                        size_t parity, n = row_piece(tr, off, len, &parity);
+                        r = repair_column_io(tr->c, &t->plex->columns[parity], true, off, (uint8_t *) buf, n);
+                        off += n;
+                        buf += n;
+                        len -= n;
+                }
+                break;
+        default:
+                r = -EINVAL;
+        }
+        if (r >= 0)
+                tr->c->res->bytes_repaired += total;
+        return r;
+}
+
+static int target_flush(void *userdata) {
+        TargetRun *tr = userdata;
+        const RepairTarget *t = tr->t;
+
+        if (t->kind == REPAIR_TARGET_MIRROR)
+                return column_flush(tr->c, &t->plex->columns[0]);
+        if (t->kind == REPAIR_TARGET_COLUMN)
+                return column_flush(tr->c, &t->plex->columns[t->column]);
+        for (size_t i = 0; i < t->plex->n_columns; i++) {
+                int r = column_flush(tr->c, &t->plex->columns[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int target_checkpoint(void *userdata, uint64_t done) {
+        TargetRun *tr = userdata;
+
+        return checkpoint_save(tr->c->req->state_dir, &tr->key, tr->t->size, done);
+}
+
+static void target_progress(void *userdata, uint64_t bytes) {
+        TargetRun *tr = userdata;
+
+        tr->c->bytes_done += bytes;
+        repair_progress(tr->c);
+}
+
+static const CopyOps target_ops = {
+        .fill = target_fill,
+        .drain = target_drain,
+        .flush = target_flush,
+        .checkpoint = target_checkpoint,
+        .progress = target_progress,
+};
+
+static int run_target(RepairContext *c, const RepairTarget *t) {
+        TargetRun tr = { .c = c, .t = t, .key = t->key, .stripe = t->plex->stripe_size * LDM_SECTOR };
+        uint64_t start = 0;
+        int r;
+
+        r = checkpoint_load(c->req->state_dir, &tr.key, t->size, &start);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                c->res->bytes_resumed += start;
+                c->bytes_done += start;
+        }
+
+        if (t->kind == REPAIR_TARGET_MIRROR)
+                snprintf(c->detail_buf, sizeof(c->detail_buf), "%s plex %s", t->volume->name, t->plex->name);
+        else if (t->kind == REPAIR_TARGET_COLUMN)
+                snprintf(c->detail_buf, sizeof(c->detail_buf), "%s column %u", t->volume->name, t->column);
+        else
+                snprintf(c->detail_buf, sizeof(c->detail_buf), "%s parity", t->volume->name);
+        c->detail = c->detail_buf;
+        repair_progress(c);
+
+        return copy_engine_run(c->engine, &target_ops, &tr, start, t->size,
+                               c->req->checkpoint_interval ?: REPAIR_CHECKPOINT_INTERVAL_DEFAULT,
+                               c->req->cancel, NULL);
+}
+
+int repair_data(RepairContext *c) {
+        const LdmVolume *last = NULL;
+        int r;
+
+        for (size_t i = 0; i < c->n_targets; i++) {
+                const RepairTarget *t = &c->targets[i];
+
+                if (repair_cancelled(c))
+                        return -ECANCELED;
+                r = run_target(c, t);
+                if (r < 0)
+                        return r;
+                if (t->volume != last)
+                        c->res->volumes_touched++;
+                last = t->volume;
+        }
+        return 0;
+}
+
+void repair_data_forget(RepairContext *c) {
+        for (size_t i = 0; i < c->n_targets; i++)
+                (void) checkpoint_remove(c->req->state_dir, &c->targets[i].key);
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* verify.c: Verify, the read-only scrub: mirror plexes compared in 64 KiB regions (a region
+ * counts once however many plexes differ in it), RAID-5 rows checked to XOR to zero. Reads
+ * go through the job's fixed buffers, a chunk at a time; nothing is written. */
+
+#include <stdio.h>
+
+#include "context.h"
+#include "volume-map.h"
+#include "xor.h"
+
+#define VERIFY_REGION (64u * 1024u)
+
+static bool column_present(const LdmColumn *col) {
+        return !col->missing;
+}
+
+static bool all_zero(const uint8_t *p, size_t len) {
+        /* memcmp against itself shifted: zero iff first byte zero and every byte equals the
+         * one before it. */
+        return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+static int verify_mirror(RepairContext *c, LdmVolume *v) {
+        size_t chunk = copy_engine_chunk(c->engine);
+        uint8_t *a = copy_engine_buffer(c->engine, 0), *b = copy_engine_buffer(c->engine, 1);
+        bool region_bad[REPAIR_BUFFER_SIZE_MAX / VERIFY_REGION];
+        const LdmPlex *first = NULL;
+        uint64_t size;
+        int r;
+
+        for (size_t i = 0; i < v->n_plexes; i++)
+                if (v->plexes[i]->n_columns == 1 && column_present(&v->plexes[i]->columns[0])) {
+                        first = v->plexes[i];
+                        break;
+                }
+        if (!first || v->n_plexes < 2)
+                return 0;
+        for (size_t i = 0; i < v->n_plexes; i++)
+                if (v->plexes[i]->n_columns != 1 || !column_present(&v->plexes[i]->columns[0])) {
+                        repair_remaining_add(c, "%s plex %s: disk missing, not verified", v->name,
+                                             v->plexes[i]->name);
+                        return 0;
+                }
+        if (mul_u64_overflow(v->size, LDM_SECTOR, &size))
+                return -EBADMSG;
+
+        for (uint64_t off = 0; off < size; off += chunk) {
+                size_t len = (size_t) MIN((uint64_t) chunk, size - off);
+                size_t n_regions = DIV_ROUND_UP(len, VERIFY_REGION);
+
+                memset(region_bad, 0, sizeof(region_bad));
+                r = repair_column_io(c, &first->columns[0], false, off, a, len);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < v->n_plexes; i++) {
+                        if (v->plexes[i] == first)
+                                continue;
+                        r = repair_column_io(c, &v->plexes[i]->columns[0], false, off, b, len);
+                        if (r < 0)
+                                return r;
+                        for (size_t k = 0; k < n_regions; k++) {
+                                size_t o = k * VERIFY_REGION, l = MIN((size_t) VERIFY_REGION, len - o);
+                                if (memcmp(a + o, b + o, l) != 0)
+                                        region_bad[k] = true;
+                        }
+                }
+                for (size_t k = 0; k < n_regions; k++)
+                        c->res->mirror_mismatches += region_bad[k];
+                c->bytes_done += len;
+                repair_progress(c);
+                if (repair_cancelled(c))
+                        return -ECANCELED;
+        }
+        return 0;
+}
+
+static int verify_raid5(RepairContext *c, LdmVolume *v) {
+        size_t chunk = copy_engine_chunk(c->engine);
+        uint8_t *a = copy_engine_buffer(c->engine, 0), *b = copy_engine_buffer(c->engine, 1);
+        uint64_t size = UINT64_MAX, stripe, last_bad = UINT64_MAX;
+        const LdmPlex *p;
+        int r;
+
+        if (v->n_plexes != 1)
+                return -EBADMSG;
+        p = v->plexes[0];
+        if (p->n_columns < 3 || p->stripe_size == 0)
+                return -EBADMSG;
+        stripe = p->stripe_size * LDM_SECTOR;
+        for (size_t i = 0; i < p->n_columns; i++) {
+                if (!column_present(&p->columns[i])) {
+                        repair_remaining_add(c, "%s column %zu: disk missing, parity not verified",
+                                             v->name, i);
+                        return 0;
+                }
+                size = MIN(size, p->columns[i].size * LDM_SECTOR);
+        }
+
+        for (uint64_t off = 0; off < size; off += chunk) {
+                size_t len = (size_t) MIN((uint64_t) chunk, size - off);
+
+                r = repair_column_io(c, &p->columns[0], false, off, a, len);
+                if (r < 0)
+                        return r;
+                for (size_t i = 1; i < p->n_columns; i++) {
+                        r = repair_column_io(c, &p->columns[i], false, off, b, len);
+                        if (r < 0)
+                                return r;
+                        xor_into(a, b, len);
+                }
+                /* Rows may straddle chunks: count each bad row once. */
+                for (size_t o = 0; o < len;) {
+                        uint64_t row = (off + o) / stripe;
+                        size_t l = (size_t) MIN((uint64_t) (len - o), (row + 1) * stripe - (off + o));
+                        if (!all_zero(a + o, l) && row != last_bad) {
+                                c->res->parity_mismatches++;
+                                last_bad = row;
+                        }
+                        o += l;
+                }
+                c->bytes_done += len;
+                repair_progress(c);
+                if (repair_cancelled(c))
+                        return -ECANCELED;
+        }
+        return 0;
+}
+
+static uint64_t repair_verify_bytes(RepairContext *c) {
+        uint64_t total = 0;
+
+        for (size_t i = 0; i < c->pack->n_volumes; i++) {
+                const LdmVolume *v = &c->pack->volumes[i];
+                if (v->type == LDM_VOLUME_MIRROR || v->type == LDM_VOLUME_RAID5)
+                        total += v->size * LDM_SECTOR;
+        }
+        return total;
+}
+
+int repair_verify(RepairContext *c) {
+        int r = 0;
+
+        c->bytes_total = repair_verify_bytes(c);
+        for (size_t i = 0; i < c->pack->n_volumes && r >= 0; i++) {
+                LdmVolume *v = &c->pack->volumes[i];
+
+                snprintf(c->detail_buf, sizeof(c->detail_buf), "%s", v->name);
+                c->detail = c->detail_buf;
+                if (v->type == LDM_VOLUME_MIRROR)
+                        r = verify_mirror(c, v);
+                else if (v->type == LDM_VOLUME_RAID5)
+                        r = verify_raid5(c, v);
+        }
+        return r;
+}
