@@ -159,9 +159,14 @@ int ldm_column_map(const LdmColumn *col, uint64_t column_offset, uint64_t len,
 }
 
 uint64_t ldm_extent_byte_offset(const LdmExtent *e, uint64_t extent_offset) {
-        if (!e->disk || !e->disk->device)
+        const LdmDevice *d = e->disk ? e->disk->device : NULL;
+
+        if (!d)
                 return LDM_NO_DISK_OFFSET;
-        return (e->disk->device->privhead.pub_start + e->start) * LDM_SECTOR + extent_offset;
+        /* §13: PRIVHEAD geometry counts device sectors, extent numbers 512-byte units (the
+         * same as ldm_extent_disk_offset()); a model without a sector size means 512. */
+        return d->privhead.pub_start * (d->sector_size ? d->sector_size : LDM_SECTOR) +
+               e->start * LDM_SECTOR + extent_offset;
 }
 
 int ldm_plex_map(const LdmPlex *plex, uint64_t offset, uint64_t len, LdmPlexPos *ret) {

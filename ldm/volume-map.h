@@ -52,7 +52,8 @@ int ldm_column_map(const LdmColumn *col, uint64_t column_offset, uint64_t len,
                    const LdmExtent **ret_extent, uint64_t *ret_extent_offset, uint64_t *ret_len);
 
 /* Absolute byte offset on the extent's device of byte `extent_offset` of the extent
- * (pub_start + start, §9 "Extent → disk"); LDM_NO_DISK_OFFSET when its disk is missing. */
+ * (pub_start in device sectors + start in 512-byte units, §9/§13); LDM_NO_DISK_OFFSET
+ * when its disk is missing. */
 uint64_t ldm_extent_byte_offset(const LdmExtent *e, uint64_t extent_offset);
 
 /* Volume offset → one piece of a plex: the column and extent that hold `offset`, and the
