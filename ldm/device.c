@@ -1,3 +1,322 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* to be written */
+/* device.c: probing one LDM disk: partition table, every PRIVHEAD and TOCBLOCK copy, the copy
+ * chosen by §10.2 rule 1 (PRIVHEAD 2047 → 1856 → LBA 6; TOC named by the PRIVHEAD, else any
+ * valid one with the right regions), then the config and log regions and the in-flight state
+ * of rule 2. Never stops at the first bad copy: every problem goes to device->diags and the
+ * next copy is tried. Read-only. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "device.h"
+
+static const uint64_t toc_rel[_LDM_TOC_SLOT_MAX] = { 1, 2, 2045, 2046 };
+static const char *const privhead_copy_names[_LDM_PRIVHEAD_COPY_MAX] = {
+        [LDM_PRIVHEAD_COPY_2047] = "rel 2047",
+        [LDM_PRIVHEAD_COPY_1856] = "rel 1856",
+        [LDM_PRIVHEAD_COPY_LBA6] = "LBA 6",
+};
+
+LdmDevice *ldm_device_free(LdmDevice *d) {
+        if (!d)
+                return NULL;
+        ldm_database_free(d->db);
+        ldm_diag_list_clear(&d->diags);
+        free(d->path);
+        free(d);
+        return NULL;
+}
+
+static uint64_t priv_offset(const LdmDevice *d, uint64_t priv_start, uint64_t rel) {
+        return (priv_start + rel) * d->sector_size;
+}
+
+uint64_t ldm_device_rel_offset(const LdmDevice *d, uint64_t rel_sector) {
+        return priv_offset(d, d->privhead.priv_start, rel_sector);
+}
+
+static void add_diag(LdmDevice *d, const LdmDiag *diag) {
+        (void) ldm_diag_list_add(&d->diags, diag);
+}
+
+/* Reads one 512-byte structure; -ENOENT when it lies beyond the end of the device. */
+static int read_sector(LdmIo *io, LdmDevice *d, uint64_t offset, uint8_t buf[static 512]) {
+        if (offset > d->size || d->size - offset < 512)
+                return -ENOENT;
+        return ldm_io_pread(io, buf, 512, offset);
+}
+
+static int read_privhead(LdmIo *io, LdmDevice *d, LdmPrivheadCopy copy, uint64_t offset,
+                         uint64_t expected_priv_start) {
+        uint8_t s[512];
+        LdmDiag err;
+        int r;
+
+        r = read_sector(io, d, offset, s);
+        if (r < 0)
+                return (d->privhead_state[copy] = r == -ENOENT ? -ENOENT : r);
+        r = ldm_privhead_parse(s, d->path, offset, &d->privheads[copy], &err);
+        if (r == 0 && copy != LDM_PRIVHEAD_COPY_LBA6 &&
+            d->privheads[copy].priv_start != expected_priv_start)
+                r = ldm_diag_set(&err, LDM_DIAG_ERROR, "PRIVHEAD", d->path, offset + 0x12B,
+                                 "%s copy names private region start %" PRIu64 " but was found at %" PRIu64,
+                                 privhead_copy_names[copy], d->privheads[copy].priv_start,
+                                 expected_priv_start);
+        if (r == -EBADMSG)
+                add_diag(d, &err);
+        return (d->privhead_state[copy] = r);
+}
+
+/* Where is the private region? GPT: the metadata partition. MBR: what the LBA-6 copy says,
+ * else what a copy in the disk's last sector says (D's order), else the last 1 MiB. */
+static uint64_t locate_private_region(LdmIo *io, LdmDevice *d) {
+        uint64_t n_sectors = d->size / d->sector_size, last;
+        LdmPrivhead ph;
+        uint8_t s[512];
+
+        if (d->label.type == LDM_LABEL_GPT)
+                return d->label.meta_first;
+        (void) read_privhead(io, d, LDM_PRIVHEAD_COPY_LBA6,
+                             (uint64_t) LDM_PRIVHEAD_MBR_LBA * d->sector_size, 0);
+        if (d->privhead_state[LDM_PRIVHEAD_COPY_LBA6] == 0)
+                return d->privheads[LDM_PRIVHEAD_COPY_LBA6].priv_start;
+        last = n_sectors - 1;
+        if (read_sector(io, d, last * d->sector_size, s) == 0 &&
+            ldm_privhead_parse(s, d->path, last * d->sector_size, &ph, NULL) == 0 &&
+            ph.priv_start + LDM_PRIVHEAD_REL_A == last)
+                return ph.priv_start;
+        return n_sectors >= LDM_PRIV_SIZE ? n_sectors - LDM_PRIV_SIZE : 0;
+}
+
+static bool privheads_agree(const LdmPrivhead *a, const LdmPrivhead *b) {
+        return guid_equal(&a->disk_guid, &b->disk_guid) && guid_equal(&a->group_guid, &b->group_guid) &&
+               strcmp(a->group_name, b->group_name) == 0 && a->update_seq == b->update_seq &&
+               a->pub_start == b->pub_start && a->pub_size == b->pub_size &&
+               a->priv_start == b->priv_start && a->priv_size == b->priv_size &&
+               a->toc_lba[0] == b->toc_lba[0] && a->toc_lba[1] == b->toc_lba[1] &&
+               a->config_size == b->config_size && a->log_size == b->log_size;
+}
+
+static int probe_privheads(LdmIo *io, LdmDevice *d) {
+        static const LdmPrivheadCopy order[] = {
+                LDM_PRIVHEAD_COPY_2047, LDM_PRIVHEAD_COPY_1856, LDM_PRIVHEAD_COPY_LBA6,
+        };
+        uint64_t priv;
+        int r;
+
+        for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
+                d->privhead_state[i] = -ENOENT;
+        priv = locate_private_region(io, d);
+        r = read_privhead(io, d, LDM_PRIVHEAD_COPY_2047, priv_offset(d, priv, LDM_PRIVHEAD_REL_A), priv);
+        if (r < 0 && r != -EBADMSG && r != -ENOENT)
+                return r;
+        r = read_privhead(io, d, LDM_PRIVHEAD_COPY_1856, priv_offset(d, priv, LDM_PRIVHEAD_REL_B), priv);
+        if (r < 0 && r != -EBADMSG && r != -ENOENT)
+                return r;
+
+        d->privhead_used = _LDM_PRIVHEAD_COPY_MAX;
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (d->privhead_state[order[i]] == 0) {
+                        d->privhead_used = order[i];
+                        break;
+                }
+        if (d->privhead_used == _LDM_PRIVHEAD_COPY_MAX) {
+                d->privhead_used = LDM_PRIVHEAD_COPY_2047;
+                return -EBADMSG;
+        }
+        d->privhead = d->privheads[d->privhead_used];
+
+        for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
+                if (i != d->privhead_used && d->privhead_state[i] == 0 &&
+                    !privheads_agree(&d->privheads[i], &d->privhead))
+                        (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "PRIVHEAD", d->path,
+                                                  i == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA * d->sector_size :
+                                                  ldm_device_rel_offset(d, i == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B),
+                                                  "%s copy differs from the %s copy in use",
+                                                  privhead_copy_names[i], privhead_copy_names[d->privhead_used]);
+        if (d->label.type == LDM_LABEL_GPT &&
+            (d->label.meta_last < d->privhead.priv_start + d->privhead.priv_size - 1 ||
+             d->label.meta_first != d->privhead.priv_start))
+                (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "GPT", d->path, LDM_DIAG_NO_OFFSET,
+                                          "LDM metadata partition %" PRIu64 "…%" PRIu64 " is not the private region %" PRIu64 "+%" PRIu64,
+                                          d->label.meta_first, d->label.meta_last,
+                                          d->privhead.priv_start, d->privhead.priv_size);
+        return 0;
+}
+
+static bool toc_matches(const LdmDevice *d, const LdmTocblock *t) {
+        return t->regions[0].size == d->privhead.config_size && t->regions[1].size == d->privhead.log_size &&
+               t->regions[0].start + t->regions[0].size <= d->privhead.priv_size &&
+               t->regions[1].start + t->regions[1].size <= d->privhead.priv_size;
+}
+
+static int probe_tocs(LdmIo *io, LdmDevice *d) {
+        bool found = false;
+        int r;
+
+        for (size_t i = 0; i < _LDM_TOC_SLOT_MAX; i++) {
+                uint64_t off = ldm_device_rel_offset(d, toc_rel[i]);
+                uint8_t s[512];
+                LdmDiag err;
+
+                r = read_sector(io, d, off, s);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                if (r == -ENOENT || ldm_is_zero(s, 512)) {
+                        d->toc_state[i] = -ENOENT; /* never written (W08 uses 2 of 4) */
+                        continue;
+                }
+                d->toc_state[i] = ldm_tocblock_parse(s, d->path, off, &d->tocs[i], &err);
+                if (d->toc_state[i] < 0)
+                        add_diag(d, &err);
+                else if (!toc_matches(d, &d->tocs[i]))
+                        (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path, off,
+                                                  "regions (config %" PRIu64 "+%" PRIu64 ", log %" PRIu64 "+%" PRIu64 ") do not match the PRIVHEAD sizes %" PRIu64 "/%" PRIu64,
+                                                  d->tocs[i].regions[0].start, d->tocs[i].regions[0].size,
+                                                  d->tocs[i].regions[1].start, d->tocs[i].regions[1].size,
+                                                  d->privhead.config_size, d->privhead.log_size);
+        }
+
+        /* The copies the PRIVHEAD names first (primary, secondary)… */
+        for (size_t p = 0; p < 2 && !found; p++)
+                for (size_t i = 0; i < _LDM_TOC_SLOT_MAX; i++)
+                        if (toc_rel[i] == d->privhead.toc_lba[p] && d->toc_state[i] == 0 &&
+                            toc_matches(d, &d->tocs[i])) {
+                                d->toc_used = (LdmTocSlot) i;
+                                found = true;
+                                break;
+                        }
+        /* …else the newest valid one with the right regions. */
+        for (size_t i = 0; i < _LDM_TOC_SLOT_MAX && !found; i++)
+                if (d->toc_state[i] == 0 && toc_matches(d, &d->tocs[i])) {
+                        size_t best = i;
+                        for (size_t j = i + 1; j < _LDM_TOC_SLOT_MAX; j++)
+                                if (d->toc_state[j] == 0 && toc_matches(d, &d->tocs[j]) &&
+                                    d->tocs[j].update_seq > d->tocs[best].update_seq)
+                                        best = j;
+                        d->toc_used = (LdmTocSlot) best;
+                        found = true;
+                        (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path,
+                                                  ldm_device_rel_offset(d, d->privhead.toc_lba[0]),
+                                                  "no valid TOCBLOCK at the rel sectors %" PRIu64 "/%" PRIu64 " the PRIVHEAD names; using rel %" PRIu64,
+                                                  d->privhead.toc_lba[0], d->privhead.toc_lba[1], toc_rel[best]);
+                }
+        if (!found)
+                return -EBADMSG;
+        d->toc = d->tocs[d->toc_used];
+        return 0;
+}
+
+static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint8_t **ret,
+                       size_t *ret_size, uint64_t *ret_offset) {
+        uint64_t off = ldm_device_rel_offset(d, rg->start), len;
+        _cleanup_free_ uint8_t *buf = NULL;
+        int r;
+
+        if (mul_u64_overflow(rg->size, d->sector_size, &len) || len > SIZE_MAX ||
+            off > d->size || d->size - off < len)
+                return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path, off,
+                                          "region \"%s\" (%" PRIu64 " sectors) leaves the device", rg->name, rg->size) ?: -EBADMSG;
+        buf = malloc(len ? len : 1);
+        if (!buf)
+                return -ENOMEM;
+        r = ldm_io_pread(io, buf, len, off);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        *ret_size = len;
+        *ret_offset = off;
+        return 0;
+}
+
+static int probe_database(LdmIo *io, LdmDevice *d) {
+        _cleanup_free_ uint8_t *config = NULL, *log = NULL;
+        size_t config_size, log_size;
+        uint64_t config_off, log_off;
+        LdmDiag err;
+        int r;
+
+        r = read_region(io, d, &d->toc.regions[0], &config, &config_size, &config_off);
+        if (r < 0)
+                return r;
+        r = read_region(io, d, &d->toc.regions[1], &log, &log_size, &log_off);
+        if (r < 0)
+                return r;
+        r = ldm_database_parse(config, config_size, log, log_size, d->path, config_off, log_off,
+                               &d->db, &err);
+        if (r == -EBADMSG)
+                add_diag(d, &err);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < 2; i++)
+                if (d->db->klog_state[i] == -EBADMSG) {
+                        LdmDiag k = d->db->klog_diag[i];
+                        k.severity = LDM_DIAG_WARNING;
+                        add_diag(d, &k);
+                }
+        if (!guid_equal(&d->db->vmdb.group_guid, &d->privhead.group_guid) ||
+            strcmp(d->db->vmdb.group_name, d->privhead.group_name) != 0)
+                (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "VMDB", d->path, config_off + 0x16,
+                                          "disk group \"%s\" %s differs from the PRIVHEAD's \"%s\" %s",
+                                          d->db->vmdb.group_name, GUID_TO_STRING(&d->db->vmdb.group_guid),
+                                          d->privhead.group_name, GUID_TO_STRING(&d->privhead.group_guid));
+        d->in_flight = ldm_database_in_flight(d->db);
+        d->effective_committed = ldm_database_effective_committed(d->db);
+        if (d->in_flight)
+                (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_WARNING, "VMDB", d->path, config_off + 0x10,
+                                          "transaction in flight (status %u, committed %" PRIu64 ", pending %" PRIu64 "): rolled %s",
+                                          d->db->vmdb.status, d->db->vmdb.committed_seq, d->db->vmdb.pending_seq,
+                                          ldm_database_rolls_forward(d->db) ? "forward" : "back");
+        return 0;
+}
+
+int ldm_device_probe_io(LdmIo *io, LdmDevice **ret) {
+        _cleanup_(ldm_device_freep) LdmDevice *d = NULL;
+        LdmDiag err = {};
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->path = strdup(ldm_io_path(io));
+        if (!d->path)
+                return -ENOMEM;
+        d->size = ldm_io_size(io);
+        d->sector_size = ldm_io_logical_sector_size(io);
+        d->devnum = ldm_io_devnum(io);
+        d->db_state = -ENODATA;
+
+        r = ldm_label_read(io, &d->label, &err);
+        if (r <= 0)
+                return r;
+        if (d->label.gpt_backup_used)
+                add_diag(d, &d->label.gpt_primary_diag);
+
+        r = probe_privheads(io, d);
+        if (r == 0)
+                r = probe_tocs(io, d);
+        if (r == 0)
+                r = probe_database(io, d);
+        if (r < 0 && r != -EBADMSG && r != -ENOENT && r != -ENOMEM)
+                return r; /* an I/O error: the device cannot be read */
+        if (r == -ENOMEM)
+                return r;
+        d->db_state = r;
+
+        *ret = TAKE_PTR(d);
+        return 1;
+}
+
+int ldm_device_probe(const char *path, LdmDevice **ret) {
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        int r;
+
+        r = ldm_io_open(path, 0, &io);
+        if (r < 0)
+                return r;
+        return ldm_device_probe_io(io, ret);
+}

@@ -134,6 +134,22 @@ struct LdmPack {
         LdmDiagList diags;         /* model-level problems (dangling references, counts) */
 };
 
+/* Builds the model of a pack from authority->db after the §10.2 rule-2 recovery: disks from
+ * Disk records (linked to the devices[] whose PRIVHEAD disk GUID matches; others stay
+ * missing), volumes, plexes, columns ordered by column index, extents by offset in column.
+ * Dangling references and over-limit counts go to pack->diags and the offending record is
+ * left out. Does not compute health. devices[] and authority stay owned by the caller. */
+int ldm_pack_build(LdmDevice *authority, LdmDevice *const *devices, size_t n_devices,
+                   LdmPack **ret);
+LdmPack *ldm_pack_free(LdmPack *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LdmPack *, ldm_pack_free);
+
+#define LDM_PACK_MAX_DISKS 1024u      /* far above Windows' limits; bounds hostile input */
+#define LDM_PACK_MAX_VOLUMES 2048u
+#define LDM_PLEX_MAX_COLUMNS 32u      /* §7.10: ≤ 32 extents per striped/RAID-5/spanned volume */
+#define LDM_COLUMN_MAX_EXTENTS 32u
+#define LDM_VOLUME_MAX_PLEXES 32u
+
 LdmDisk *ldm_pack_find_disk(const LdmPack *p, uint32_t id);
 LdmDisk *ldm_pack_find_disk_by_guid(const LdmPack *p, const LdmGuid *guid);
 LdmVolume *ldm_pack_find_volume_by_guid(const LdmPack *p, const LdmGuid *guid);
