@@ -12,6 +12,7 @@
 #include "scan.h"
 #include "test-util.h"
 #include "unaligned.h"
+#include "validate.h"
 
 static const char *const images[] = {
         "ldm-2003r2-mirrored-1.img", "ldm-2003r2-mirrored-2.img", "ldm-2003r2-raid5-1.img",
@@ -463,6 +464,37 @@ static void test_scan_invalid_and_authority(void) {
         g_assert_cmpuint(p->n_devices, ==, 8);
 }
 
+static void test_validate(void) {
+        g_auto(GStrv) paths = all_paths(NULL);
+        _cleanup_(ldm_scan_freep) LdmScan *s = NULL, *s2 = NULL;
+        LdmDiagList out = {};
+        g_autofree char *dir = test_tmpdir();
+        g_autofree char *bad = damaged_copy("ldm-2003r2-raid5-2.img", dir, change_in_flight);
+        bool k7 = false, f5 = false;
+
+        g_assert_cmpint(ldm_scan_paths(paths, g_strv_length(paths), &s), ==, 0);
+        g_assert_cmpint(ldm_validate_strict(s, &out), ==, 0);
+        g_assert_cmpuint(out.n_items, ==, 0);
+
+        /* A copy left in a transaction: the kernel (K7) and FreeBSD (F5) reject it. */
+        for (size_t i = 0; paths[i]; i++)
+                if (g_str_has_suffix(paths[i], "/ldm-2003r2-raid5-2.img")) {
+                        g_free(paths[i]);
+                        paths[i] = g_strdup(bad);
+                }
+        g_assert_cmpint(ldm_scan_paths(paths, g_strv_length(paths), &s2), ==, 0);
+        g_assert_cmpint(ldm_validate_strict(s2, &out), >=, 2);
+        for (size_t i = 0; i < out.n_items; i++) {
+                g_assert_cmpstr(out.items[i].disk, ==, bad);
+                k7 |= strcmp(out.items[i].structure, "rule K7") == 0 &&
+                      out.items[i].offset == (100352 + 17) * 512ULL + 0x10;
+                f5 |= strcmp(out.items[i].structure, "rule F5") == 0;
+        }
+        g_assert_true(k7);
+        g_assert_true(f5);
+        ldm_diag_list_clear(&out);
+}
+
 int main(int argc, char **argv) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/packs/device-copies", test_device_copies);
@@ -470,5 +502,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/packs/scan-all", test_scan_all);
         g_test_add_func("/packs/scan-missing", test_scan_missing);
         g_test_add_func("/packs/scan-invalid", test_scan_invalid_and_authority);
+        g_test_add_func("/packs/validate-strict", test_validate);
         return g_test_run();
 }
