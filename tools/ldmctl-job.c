@@ -198,6 +198,8 @@ static void finish(Watch *w, uint32_t hr, sd_bus_message *reply) {
         } else {
                 if (w->bar && !w->prompting)
                         draw_bar(w);
+                else if (!w->bar)
+                        print_plain(w);
                 end_bar_line(w);
                 if (code == LDMCTL_EXIT_SUCCESS)
                         printf("%s of pack %s %sfinished successfully%s.\n", strna(w->job.operation),

@@ -61,11 +61,25 @@ static const char *label(Monitor *mon, const char *path) {
         for (size_t i = 0; i < mon->n_labels; i++)
                 if (strcmp(mon->labels[i].path, path) == 0)
                         return mon->labels[i].text;
+        if (strcmp(path, LDMD_MANAGER_PATH) == 0)
+                return "manager";
         if (strncmp(path, LDMD_JOB_PREFIX, strlen(LDMD_JOB_PREFIX)) == 0) {
                 set_label(mon, path, "job", job_short_name(path));
                 return label(mon, path);
         }
         return path;
+}
+
+/* Disk and volume names repeat across packs ("Disk1"): "disk Red-nzv8x6obywgDg0/Disk1". */
+static void set_member_label(Monitor *mon, const char *path, const char *kind, const char *pack,
+                             const char *name) {
+        const char *pl = pack ? label(mon, pack) : NULL;
+        _cleanup_free_ char *full = NULL;
+
+        if (pl && strncmp(pl, "pack ", 5) == 0 && asprintf(&full, "%s/%s", pl + 5, strna(name)) >= 0)
+                set_label(mon, path, kind, full);
+        else
+                set_label(mon, path, kind, name ?: path);
 }
 
 static void load_labels(Monitor *mon) {
@@ -76,9 +90,9 @@ static void load_labels(Monitor *mon) {
         for (size_t i = 0; i < m->n_packs; i++)
                 set_label(mon, m->packs[i].path, "pack", strna(m->packs[i].name));
         for (size_t i = 0; i < m->n_disks; i++)
-                set_label(mon, m->disks[i].path, "disk", strna(m->disks[i].name));
+                set_member_label(mon, m->disks[i].path, "disk", m->disks[i].pack, m->disks[i].name);
         for (size_t i = 0; i < m->n_volumes; i++)
-                set_label(mon, m->volumes[i].path, "volume", strna(m->volumes[i].name));
+                set_member_label(mon, m->volumes[i].path, "volume", m->volumes[i].pack, m->volumes[i].name);
 }
 
 static const char *kind_of(const char *iface) {
@@ -146,6 +160,22 @@ static char *property_text(const char *iface, const char *name, sd_bus_message *
                 else if (strcmp(name, "HResult") == 0)
                         decode = hresult_name;
         }
+        if (strcmp(contents, "ao") == 0) {     /* lists of paths: their length says enough */
+                unsigned n = 0;
+                const char *p;
+                int r;
+
+                if (sd_bus_message_enter_container(m, 'v', "ao") < 0 ||
+                    sd_bus_message_enter_container(m, 'a', "o") < 0)
+                        return NULL;
+                while ((r = sd_bus_message_read_basic(m, 'o', &p)) > 0)
+                        n++;
+                if (r < 0 || sd_bus_message_exit_container(m) < 0 || sd_bus_message_exit_container(m) < 0)
+                        return NULL;
+                if (asprintf(&s, "[%u object%s]", n, n == 1 ? "" : "s") < 0)
+                        return NULL;
+                return s;
+        }
         if (decode || (strcmp(contents, "u") == 0 && strcmp(name, "Flags") == 0)) {
                 char buf[128];
 
@@ -203,8 +233,8 @@ static int on_properties_changed(Monitor *mon, sd_bus_message *m) {
         return r;
 }
 
-/* Finds Name among an interface's properties (text mode labels). */
-static int read_name(sd_bus_message *m, char **ret) {
+/* Finds Name and Pack among an interface's properties (text mode labels). */
+static int read_name(sd_bus_message *m, char **ret, char **ret_pack) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -219,6 +249,13 @@ static int read_name(sd_bus_message *m, char **ret) {
                                 *ret = strdup(value);
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(m);
+                } else if (r >= 0 && strcmp(name, "Pack") == 0 &&
+                           sd_bus_message_enter_container(m, 'v', "o") > 0) {
+                        r = sd_bus_message_read_basic(m, 'o', &value);
+                        if (r >= 0 && !*ret_pack)
+                                *ret_pack = strdup(value);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
                 } else if (r >= 0)
                         r = sd_bus_message_skip(m, "v");
                 if (r >= 0)
@@ -229,7 +266,7 @@ static int read_name(sd_bus_message *m, char **ret) {
 
 static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
         const char *path, *iface, *kind = NULL;
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *name = NULL, *pack = NULL;
         int r;
 
         r = sd_bus_message_read_basic(m, 'o', &path);
@@ -249,7 +286,7 @@ static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
                 r = sd_bus_message_read_basic(m, 's', &iface);
                 if (r >= 0 && kind_of(iface)) {
                         kind = kind_of(iface);
-                        r = read_name(m, &name);
+                        r = read_name(m, &name, &pack);
                 } else if (r >= 0)
                         r = sd_bus_message_skip(m, "a{sv}");
                 if (r >= 0)
@@ -257,8 +294,10 @@ static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
         }
         if (kind && strcmp(kind, "job") == 0)
                 set_label(mon, path, "job", job_short_name(path));
-        else if (kind)
+        else if (kind && strcmp(kind, "pack") == 0)
                 set_label(mon, path, kind, name ?: path);
+        else if (kind)
+                set_member_label(mon, path, kind, pack, name);
         print_time();
         printf("%s+%s %s added (%s)\n", ansi_green(), ansi_normal(), label(mon, path), path);
         fflush(stdout);
@@ -434,6 +473,23 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
+/* The unique name owning org.ldmd1, or NULL when ldmd is not running. */
+static int get_owner(sd_bus *bus, char **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *owner;
+        int r;
+
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetNameOwner", NULL, &reply, "s", LDMD_BUS_NAME);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_basic(reply, 's', &owner);
+        if (r < 0)
+                return r;
+        *ret = strdup(owner);
+        return *ret ? 0 : -ENOMEM;
+}
+
 static int on_quit(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         sd_event_exit(sd_event_source_get_event(s), 0);
         return 0;
@@ -472,7 +528,16 @@ int verb_monitor(sd_bus *bus, int argc, char **argv) {
         (void) sd_event_add_signal(event, NULL, SIGINT, on_quit, NULL);
         (void) sd_event_add_signal(event, NULL, SIGTERM, on_quit, NULL);
 
-        if (!arg.json) {
+        /* Subscribed from here on: say so, scripts may wait for this line before acting. */
+        if (arg.json) {
+                _cleanup_free_ char *owner = NULL;
+                JsonWriter w;
+
+                (void) get_owner(bus, &owner);
+                json_event_begin(&w, "monitoring", NULL);
+                json_kv_string(&w, "owner", owner);
+                json_event_end(&w);
+        } else {
                 printf("Monitoring ldmd events; Ctrl-C stops.\n");
                 fflush(stdout);
         }

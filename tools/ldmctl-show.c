@@ -121,6 +121,10 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
                 table_cell(t, NULL, "%s", p->active_job && strcmp(p->active_job, "/") != 0 ?
                            job_short_name(p->active_job) : "-");
         }
+        if (m->n_packs == 0) {
+                printf("No packs.\n");
+                return 0;
+        }
         table_print(t, stdout, arg.legend);
         if (arg.legend)
                 printf("\n%zu pack%s listed.\n", m->n_packs, m->n_packs == 1 ? "" : "s");
@@ -285,12 +289,12 @@ static void add_volume_rows(Table *t, const LdmctlModel *m, const LdmctlPack *p,
 }
 
 static int print_pack_tree(const LdmctlModel *m, const LdmctlPack *p) {
-        _cleanup_(table_freep) Table *t = table_new();
+        _cleanup_(table_freep) Table *disks = table_new(), *volumes = table_new();
         Glyphs g = glyphs();
         size_t present, total;
         char buf[64], buf2[64], flags[128];
 
-        if (!t)
+        if (!disks || !volumes)
                 return -ENOMEM;
         count_disks(m, p, &present, &total);
         printf("%sPack %s%s (%s)\n", ansi_bold(), strna(p->name), ansi_normal(), strna(p->id));
@@ -306,10 +310,12 @@ static int print_pack_tree(const LdmctlModel *m, const LdmctlPack *p) {
 
         printf("  %sdisks: %s%zu of %zu present%s\n", g.branch, present < total ? ansi_red() : "",
                present, total, present < total ? ansi_normal() : "");
-        add_disk_rows(t, m, p, &g);
-        table_line(t, "  %svolumes: %zu", g.last, strv_length(p->volumes));
-        add_volume_rows(t, m, p, &g);
-        table_print(t, stdout, false);
+        /* Two tables: disk and volume columns align among themselves, not with each other. */
+        add_disk_rows(disks, m, p, &g);
+        table_print(disks, stdout, false);
+        printf("  %svolumes: %zu\n", g.last, strv_length(p->volumes));
+        add_volume_rows(volumes, m, p, &g);
+        table_print(volumes, stdout, false);
         return 0;
 }
 
@@ -496,9 +502,13 @@ int verb_jobs(sd_bus *bus, int argc, char **argv) {
                                 table_cell(t, NULL, "-");
                         table_cell(t, NULL, "%s", j->message && *j->message ? j->message : "");
                 }
-                table_print(t, stdout, arg.legend);
-                if (arg.legend)
-                        printf("\n%zu job%s listed.\n", n, n == 1 ? "" : "s");
+                if (n == 0)
+                        printf("No jobs.\n");
+                else {
+                        table_print(t, stdout, arg.legend);
+                        if (arg.legend)
+                                printf("\n%zu job%s listed.\n", n, n == 1 ? "" : "s");
+                }
         } else
                 r = -ENOMEM;
 
