@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* test-repair.c: Recover and Verify on copies of the real Windows 2008 R2 pack (MBR and GPT
+ * disks, a mirror and a RAID-5). Each case breaks the pack the way a crash, a missed write
+ * or a bad sector would, runs repair_run(), and then asks the independent judge
+ * (ldmcheck --data --strict) and the gold sha256 of every volume whether the result is the
+ * healthy pack Windows made. */
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "health.h"
+#include "io.h"
+#include "repair.h"
+#include "scan.h"
+#include "test-util.h"
+#include "vds.h"
+#include "writer.h"
+
+#include <glib/gstdio.h>
+
+#define PACK_GUID "06495a84-fbfd-11e1-8cf9-52540061f5db"
+#define PACK_NAME "WIN-ERRDJSBDAVF-Dg0"
+
+static const char *const images[] = {
+        "ldm-2008r2-spanned-1.img", "ldm-2008r2-spanned-2.img", "ldm-2008r2-striped-1.img",
+        "ldm-2008r2-striped-2.img", "ldm-2008r2-mirrored-1.img", "ldm-2008r2-mirrored-2.img",
+        "ldm-2008r2-raid5-1.img", "ldm-2008r2-raid5-2.img", "ldm-2008r2-raid5-3.img",
+};
+#define N_IMAGES ELEMENTSOF(images)
+#define MIRROR2 5 /* Disk6, plex 2 of Volume3 */
+
+static const struct {
+        const char *name, *sha256;
+} gold[] = {
+        { "Volume1", "8d6b04d858aefa751855f925ab71de5a8203564691fa70b8bc8b250b83629f43" },
+        { "Volume2", "8d106036e1d035e227834cbc1008ce0922fbeeb51048b5e172c39591a921d30d" },
+        { "Volume3", "cd3a7a1c5e851b411390a0d7385e256fc987757e6e8ca4f490d1672d75ddfb2f" },
+        { "Volume4", "0095f2221f15a769887b4dff28e32cb1df79a4406cb36ee54528c2320a5a2dd8" },
+        { "Volume5", "1a757c59a8c9e67916d6564295b4e2db8db6badfa889d06302b46f77bd3730c0" },
+};
+
+typedef struct Fixture {
+        char *dir;
+        char *state;
+        char *paths[N_IMAGES];
+        size_t n_paths;
+} Fixture;
+
+static void fixture_init(Fixture *f, bool with_mirror2) {
+        *f = (Fixture) { .dir = test_tmpdir() };
+        f->state = g_build_filename(f->dir, "state", NULL);
+        g_assert_cmpint(g_mkdir(f->state, 0700), ==, 0);
+        for (size_t i = 0; i < N_IMAGES; i++) {
+                g_autofree char *src = test_real_image(images[i]);
+                char *dst = g_build_filename(f->dir, images[i], NULL);
+
+                test_copy_file(src, dst);
+                if (!with_mirror2 && i == MIRROR2) {
+                        g_free(dst);
+                        continue;
+                }
+                f->paths[f->n_paths++] = dst;
+        }
+}
+
+static void fixture_done(Fixture *f) {
+        for (size_t i = 0; i < f->n_paths; i++)
+                g_free(f->paths[i]);
+        g_free(f->state);
+        g_free(f->dir);
+}
+
+static char *all_paths(const Fixture *f) {
+        GString *s = g_string_new(NULL);
+
+        for (size_t i = 0; i < f->n_paths; i++)
+                g_string_append_printf(s, " '%s'", f->paths[i]);
+        return g_string_free(s, false);
+}
+
+static LdmPack *scan_pack(const Fixture *f, LdmScan **ret_scan) {
+        LdmGuid g;
+
+        g_assert_cmpint(guid_from_string(PACK_GUID, &g), ==, 0);
+        g_assert_cmpint(ldm_scan_paths(f->paths, f->n_paths, ret_scan), ==, 0);
+        return ldm_scan_find_pack(*ret_scan, &g);
+}
+
+static LdmExtent *find_extent(LdmPack *p, const char *name) {
+        for (size_t i = 0; i < p->n_extents; i++)
+                if (strcmp(p->extents[i].name, name) == 0)
+                        return &p->extents[i];
+        g_assert_not_reached();
+}
+
+static LdmVolume *find_volume(LdmPack *p, const char *name) {
+        for (size_t i = 0; i < p->n_volumes; i++)
+                if (strcmp(p->volumes[i].name, name) == 0)
+                        return &p->volumes[i];
+        g_assert_not_reached();
+}
+
+typedef void (*EditFn)(LdmPack *p, LdmTxn *t);
+
+/* Runs one transaction on every present disk except `skip` (NULL: none). */
+static void transact(const Fixture *f, EditFn edit, LdmTxnStep stop_after, const char *skip) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        LdmPack *p = scan_pack(f, &scan);
+        LdmIo *ios[N_IMAGES];
+        LdmDevice *devs[N_IMAGES];
+        size_t n = 0;
+        LdmDiag diag = {};
+
+        g_assert_nonnull(p);
+        g_assert_cmpint(ldm_txn_begin(p->db, &t), ==, 0);
+        edit(p, t);
+        if (stop_after)
+                ldm_txn_set_stop_after(t, stop_after);
+        for (size_t i = 0; i < p->n_devices; i++) {
+                if (skip && g_str_has_suffix(p->devices[i]->path, skip))
+                        continue;
+                g_assert_cmpint(ldm_io_open(p->devices[i]->path, LDM_IO_WRITE, &ios[n]), ==, 0);
+                devs[n++] = p->devices[i];
+        }
+        g_assert_cmpint(ldm_txn_commit(t, ios, devs, n, &diag), ==, 0);
+        for (size_t i = 0; i < n; i++)
+                ldm_io_close(ios[i]);
+}
+
+static void set_partition_flag(LdmPack *p, LdmTxn *t, const char *name, uint32_t flag) {
+        LdmRecord *r = ldm_txn_edit(t, find_extent(p, name)->id);
+
+        g_assert_nonnull(r);
+        r->partition.flags |= flag;
+        r->dirty = true;
+}
+
+static void edit_flag_disk6(LdmPack *p, LdmTxn *t) {
+        set_partition_flag(p, t, "Disk6-01", LDM_PARTITION_FLAG_RECOVER);
+}
+static void edit_flag_disk8(LdmPack *p, LdmTxn *t) {
+        set_partition_flag(p, t, "Disk8-01", LDM_PARTITION_FLAG_RECOVER);
+}
+static void edit_flag_raid5_component(LdmPack *p, LdmTxn *t) {
+        LdmRecord *r = ldm_txn_edit(t, find_volume(p, "Volume4")->plexes[0]->id);
+
+        g_assert_nonnull(r);
+        r->component.flags |= LDM_COMPONENT_FLAG_RECOVER;
+        r->dirty = true;
+}
+/* A harmless change (the record moves to a new slot with a new commit ID). */
+static void edit_touch_volume1(LdmPack *p, LdmTxn *t) {
+        g_assert_nonnull(ldm_txn_edit(t, find_volume(p, "Volume1")->id));
+}
+
+/* Overwrites len bytes at offset `at` inside an extent with a pattern. */
+static void scribble_extent(const Fixture *f, const char *extent, uint64_t at, size_t len) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        LdmPack *p = scan_pack(f, &scan);
+        LdmExtent *e = find_extent(p, extent);
+        g_autofree uint8_t *buf = g_malloc(len);
+
+        g_assert_cmpuint(at + len, <=, e->size * 512);
+        for (size_t i = 0; i < len; i++)
+                buf[i] = (uint8_t) (0xA5 ^ i ^ (i >> 9));
+        g_assert_cmpint(ldm_io_open(e->disk->device->path, LDM_IO_WRITE, &io), ==, 0);
+        g_assert_cmpint(ldm_io_pwrite(io, buf, len, ldm_extent_disk_offset(e) + at), ==, 0);
+}
+
+static void scribble_file(const char *path, uint64_t offset, size_t len) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        g_autofree uint8_t *buf = g_malloc(len);
+
+        g_assert_cmpint(fd, >=, 0);
+        memset(buf, 0x5A, len);
+        g_assert_cmpint(pwrite(fd, buf, len, (off_t) offset), ==, (ssize_t) len);
+        close(fd);
+}
+
+typedef struct Progress {
+        atomic_bool cancel;
+        uint64_t cancel_at;          /* data bytes after which cancel is requested */
+        uint64_t last_done;
+        unsigned calls;
+        bool went_backwards;
+} Progress;
+
+static void on_progress(RepairStep step, const char *detail, uint64_t done, uint64_t total, void *ud) {
+        Progress *p = ud;
+
+        p->calls++;
+        if (step == REPAIR_STEP_DATA && p->cancel_at && done >= p->cancel_at)
+                atomic_store(&p->cancel, true);
+        if (step == REPAIR_STEP_DATA) {
+                if (done < p->last_done)
+                        p->went_backwards = true;
+                p->last_done = done;
+        }
+}
+
+static void run_op(const Fixture *f, RepairOperation op, Progress *prog, RepairResult *res) {
+        Progress local = {};
+        RepairRequest req = {
+                .paths = f->paths,
+                .n_paths = f->n_paths,
+                .operation = op,
+                .state_dir = f->state,
+                .progress = on_progress,
+                .userdata = prog ?: &local,
+                .cancel = &(prog ?: &local)->cancel,
+                .buffer_size = 256 * 1024,
+                .checkpoint_interval = 1024 * 1024,
+        };
+
+        g_assert_cmpint(guid_from_string(PACK_GUID, &req.pack_guid), ==, 0);
+        g_assert_cmpint(repair_run(&req, res), ==, 0);
+        g_test_message("%s: hresult 0x%08x: %s [remaining: %s] repaired %" G_GUINT64_FORMAT " resumed %" G_GUINT64_FORMAT,
+                       repair_operation_to_string(op), res->hresult, res->message, res->remaining,
+                       res->bytes_repaired, res->bytes_resumed);
+}
+
+static void recover_ok(const Fixture *f, RepairResult *res) {
+        run_op(f, REPAIR_RECOVER, NULL, res);
+        g_assert_cmphex(res->hresult, ==, VDS_S_OK);
+}
+
+/* The judge, the gold data, a clean scrub, and the engine's own view. */
+static void assert_healthy(const Fixture *f) {
+        g_autofree char *paths = all_paths(f), *out = NULL;
+        RepairResult v;
+
+        if (test_run(&out, "%s/tools/ldmcheck --data --strict %s 2>&1", test_shared_dir(), paths) != 0) {
+                g_test_message("ldmcheck:\n%s", out);
+                g_assert_not_reached();
+        }
+        for (size_t i = 0; i < ELEMENTSOF(gold); i++) {
+                g_autofree char *bin = g_build_filename(f->dir, "volume.bin", NULL), *sum = NULL;
+
+                g_assert_cmpint(test_run(NULL, "%s/tools/ldmcheck --extract %s/%s --out '%s' %s >/dev/null",
+                                         test_shared_dir(), PACK_NAME, gold[i].name, bin, paths), ==, 0);
+                g_assert_cmpint(test_run(&sum, "sha256sum '%s' | cut -c1-64", bin), ==, 0);
+                g_assert_cmpstr(g_strstrip(sum), ==, gold[i].sha256);
+                unlink(bin);
+        }
+        run_op(f, REPAIR_VERIFY, NULL, &v);
+        g_assert_cmphex(v.hresult, ==, VDS_S_OK);
+        g_assert_cmpuint(v.mirror_mismatches, ==, 0);
+        g_assert_cmpuint(v.parity_mismatches, ==, 0);
+}
+
+static void test_clean(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 0);
+        g_assert_cmpuint(res.disks_synced, ==, 0);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_mirror_stale(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        transact(&f, edit_flag_disk6, 0, NULL);
+        scribble_extent(&f, "Disk6-01", 0, 1 << 20);
+        scribble_extent(&f, "Disk6-01", 15 << 20, 1 << 20);
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        g_assert_cmpuint(res.volumes_touched, ==, 1);
+        g_assert_true(res.database_committed);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_raid5_column_stale(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        transact(&f, edit_flag_disk8, 0, NULL);
+        scribble_extent(&f, "Disk8-01", 64 << 10, 3 << 20);
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_raid5_parity_stale(void) {
+        Fixture f;
+        RepairResult res, v;
+
+        fixture_init(&f, true);
+        transact(&f, edit_flag_raid5_component, 0, NULL);
+        /* Row 0's parity lives on the last column (Disk9-01); row 1's on Disk8-01. */
+        scribble_extent(&f, "Disk9-01", 0, 64 << 10);
+        scribble_extent(&f, "Disk8-01", 64 << 10, 64 << 10);
+        run_op(&f, REPAIR_VERIFY, NULL, &v);
+        g_assert_cmpuint(v.parity_mismatches, ==, 2);
+        recover_ok(&f, &res);
+        /* Parity only: one chunk in every row, one column's worth in all. */
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_db_rolled_back(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        /* Disk6 misses a transaction: its copy is one generation behind and its mirror plex
+         * may have missed writes too (we scribble to make sure). */
+        transact(&f, edit_touch_volume1, 0, "mirrored-2.img");
+        scribble_extent(&f, "Disk6-01", 4 << 20, 1 << 20);
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.disks_synced, >=, 1);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_header_copies(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        /* spanned-1 is MBR: PRIVHEAD at rel 1856 (= LBA 100352 + 1856) and TOC at rel 2. */
+        scribble_file(f.paths[0], (100352ull + 1856) * 512 + 100, 16);
+        scribble_file(f.paths[0], (100352ull + 2) * 512 + 40, 8);
+        /* striped-2 is GPT: its LBA-6 copy does not exist; break rel 2047 (LBA 2081). */
+        scribble_file(f.paths[3], 2081ull * 512 + 64, 8);
+        recover_ok(&f, &res);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_vmdb_copy_corrupt(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        /* raid5-1 (MBR) VMDB at config + 17 = LBA 100369: the disk's copy is unreadable, it
+         * sits in INVALID, Recover rejoins it and rebuilds its column to be safe. */
+        scribble_file(f.paths[6], 100369ull * 512, 64);
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.disks_synced, >=, 1);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_in_flight(gconstpointer data) {
+        LdmTxnStep stop = GPOINTER_TO_INT(data);
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        transact(&f, edit_touch_volume1, stop, NULL);
+        recover_ok(&f, &res);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_missing_disk(void) {
+        Fixture f;
+        RepairResult res;
+        char *before[N_IMAGES];
+
+        fixture_init(&f, false);
+        for (size_t i = 0; i < f.n_paths; i++)
+                g_assert_cmpint(test_run(&before[i], "sha256sum '%s'", f.paths[i]), ==, 0);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(res.remaining, "Volume3"));
+        g_assert_cmpuint(res.bytes_repaired, ==, 0);
+        for (size_t i = 0; i < f.n_paths; i++) {
+                g_autofree char *after = NULL;
+                g_assert_cmpint(test_run(&after, "sha256sum '%s'", f.paths[i]), ==, 0);
+                g_assert_cmpstr(after, ==, before[i]);
+                g_free(before[i]);
+        }
+        fixture_done(&f);
+}
+
+static void test_cancel_then_resume(void) {
+        Fixture f;
+        RepairResult res;
+        Progress prog = { .cancel_at = 6u << 20 };
+
+        fixture_init(&f, true);
+        transact(&f, edit_flag_disk6, 0, NULL);
+        scribble_extent(&f, "Disk6-01", 0, 16 << 20);
+        run_op(&f, REPAIR_RECOVER, &prog, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_OPERATION_CANCELED);
+        g_assert_false(res.database_committed);
+        g_assert_cmpuint(res.bytes_repaired, >=, 6u << 20);
+        g_assert_cmpuint(res.bytes_repaired, <, 16u << 20);
+        g_assert_false(prog.went_backwards);
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_resumed, >=, 6u << 20);
+        g_assert_cmpuint(res.bytes_repaired + res.bytes_resumed, ==, 16u << 20);
+        assert_healthy(&f);
+        /* The checkpoint is gone once the commit is written. */
+        g_autofree char *ls = NULL;
+        g_assert_cmpint(test_run(&ls, "ls -A '%s'", f.state), ==, 0);
+        g_assert_cmpstr(ls, ==, "");
+        fixture_done(&f);
+}
+
+/* Fails every data write to Disk8 after `budget` bytes, as a disk that drops off would. */
+static atomic_uint_fast64_t fault_budget;
+static int fault_hook(void *ud, LdmIo *io, LdmIoOp op, uint64_t offset, const void *buf, size_t len) {
+        if (op != LDM_IO_OP_WRITE || !g_str_has_suffix(ldm_io_path(io), "raid5-2.img") || offset < 33619968)
+                return 0;
+        if (atomic_load(&fault_budget) < len)
+                return -EIO;
+        atomic_fetch_sub(&fault_budget, len);
+        return 0;
+}
+
+static void test_fault_then_resume(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        transact(&f, edit_flag_disk8, 0, NULL);
+        scribble_extent(&f, "Disk8-01", 0, 8 << 20);
+        atomic_store(&fault_budget, 5u << 20);
+        ldm_io_set_fault_hook(fault_hook, NULL);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        ldm_io_set_fault_hook(NULL, NULL);
+        g_assert_cmphex(res.hresult, ==, VDS_E_DISK_IO_FAILING);
+        g_assert_false(res.database_committed);
+
+        recover_ok(&f, &res);
+        /* Resumed from the last flushed checkpoint (4 MiB of the 5 that got through). */
+        g_assert_cmpuint(res.bytes_resumed, ==, 4u << 20);
+        g_assert_cmpuint(res.bytes_repaired, ==, 12u << 20);
+        assert_healthy(&f);
+        fixture_done(&f);
+}
+
+static void test_verify_counts(void) {
+        Fixture f;
+        RepairResult v;
+
+        fixture_init(&f, true);
+        /* Silent corruption (no marker): Verify must see it, Recover would not touch it. */
+        scribble_extent(&f, "Disk6-01", 100 << 10, 200 << 10); /* 64 KiB regions 1..4 */
+        scribble_extent(&f, "Disk7-01", 1 << 20, 4096);        /* one RAID-5 row */
+        run_op(&f, REPAIR_VERIFY, NULL, &v);
+        g_assert_cmphex(v.hresult, ==, VDS_S_OK);
+        g_assert_cmpuint(v.mirror_mismatches, ==, 4);
+        g_assert_cmpuint(v.parity_mismatches, ==, 1);
+        fixture_done(&f);
+}
+
+static void test_bad_request(void) {
+        RepairRequest req = {};
+        RepairResult res;
+
+        g_assert_cmpint(repair_run(&req, &res), ==, -EINVAL);
+        g_assert_cmpint(repair_run(NULL, &res), ==, -EINVAL);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+        if (!test_require_program("python3"))
+                return 77;
+        g_test_add_func("/repair/bad-request", test_bad_request);
+        g_test_add_func("/repair/clean", test_clean);
+        g_test_add_func("/repair/mirror-stale", test_mirror_stale);
+        g_test_add_func("/repair/raid5-column-stale", test_raid5_column_stale);
+        g_test_add_func("/repair/raid5-parity-stale", test_raid5_parity_stale);
+        g_test_add_func("/repair/db-rolled-back", test_db_rolled_back);
+        g_test_add_func("/repair/header-copies", test_header_copies);
+        g_test_add_func("/repair/vmdb-copy-corrupt", test_vmdb_copy_corrupt);
+        g_test_add_data_func("/repair/in-flight/roll-back", GINT_TO_POINTER(LDM_TXN_STEP_LOG), test_in_flight);
+        g_test_add_data_func("/repair/in-flight/roll-forward", GINT_TO_POINTER(LDM_TXN_STEP_COMMIT), test_in_flight);
+        g_test_add_func("/repair/missing-disk", test_missing_disk);
+        g_test_add_func("/repair/cancel-then-resume", test_cancel_then_resume);
+        g_test_add_func("/repair/fault-then-resume", test_fault_then_resume);
+        g_test_add_func("/repair/verify-counts", test_verify_counts);
+        return g_test_run();
+}
