@@ -35,6 +35,8 @@ static void read_regions(const char *name, uint8_t **config, uint8_t **log, uint
         uint64_t priv = strstr(name, "2003") || strstr(name, "-1.img") ? 100352 : 34;
 
         g_assert_cmpint(fd, >=, 0);
+        g_free(*config);
+        g_free(*log);
         *config = g_malloc(CONFIG_BYTES);
         *log = g_malloc(LOG_BYTES);
         g_assert_cmpint(pread(fd, *config, CONFIG_BYTES, (priv + 17) * 512), ==, CONFIG_BYTES);
