@@ -98,6 +98,14 @@ static int method_list_jobs(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+int bus_append_object_paths(sd_bus_message *m, char *const *paths) {
+        int r = sd_bus_message_open_container(m, 'a', "o");
+
+        for (size_t i = 0; r >= 0 && paths && paths[i]; i++)
+                r = sd_bus_message_append_basic(m, 'o', paths[i]);
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
 static int property_get_packs(sd_bus *bus, const char *path, const char *interface,
                               const char *property, sd_bus_message *reply, void *userdata,
                               sd_bus_error *error) {
@@ -105,7 +113,7 @@ static int property_get_packs(sd_bus *bus, const char *path, const char *interfa
         _cleanup_strv_free_ char **l = NULL;
         int r = model_pack_paths(m->model, &l);
 
-        return r < 0 ? r : sd_bus_message_append_strv(reply, l);
+        return r < 0 ? r : bus_append_object_paths(reply, l);
 }
 
 static int property_get_disks(sd_bus *bus, const char *path, const char *interface,
@@ -115,7 +123,7 @@ static int property_get_disks(sd_bus *bus, const char *path, const char *interfa
         _cleanup_strv_free_ char **l = NULL;
         int r = model_disk_paths(m->model, &l);
 
-        return r < 0 ? r : sd_bus_message_append_strv(reply, l);
+        return r < 0 ? r : bus_append_object_paths(reply, l);
 }
 
 static int property_get_jobs(sd_bus *bus, const char *path, const char *interface,

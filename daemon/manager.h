@@ -11,7 +11,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "config.h"
+#include "conf.h"
 #include "model.h"
 #include "probe.h"
 
@@ -115,6 +115,10 @@ int disk_object_register(Manager *m);
 int volume_object_register(Manager *m);
 /* Job of a pack, "/" when none (jobs come with daemon/job.c). */
 const char *manager_pack_active_job(Manager *m, const PackObj *p);
+
+/* Appends a NULL-terminated list of object paths as "ao" (sd_bus_message_append_strv()
+ * would write "as"). */
+int bus_append_object_paths(sd_bus_message *m, char *const *paths);
 
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable pack_vtable[];

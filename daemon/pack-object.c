@@ -24,11 +24,11 @@ static int pack_node_enumerator(sd_bus *bus, const char *path, void *userdata, c
         return model_pack_paths(m->model, nodes);
 }
 
-static int property_get_strv(sd_bus *bus, const char *path, const char *interface,
+static int property_get_paths(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
                              sd_bus_error *error) {
         char ***l = userdata;
-        return sd_bus_message_append_strv(reply, *l);
+        return bus_append_object_paths(reply, *l);
 }
 
 static int property_get_active_job(sd_bus *bus, const char *path, const char *interface,
@@ -49,8 +49,8 @@ const sd_bus_vtable pack_vtable[] = {
         SD_BUS_PROPERTY("Status", "u", NULL, offsetof(PackObj, status), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Flags", "u", NULL, offsetof(PackObj, flags), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Health", "u", NULL, offsetof(PackObj, health), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Disks", "ao", property_get_strv, offsetof(PackObj, disks), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Volumes", "ao", property_get_strv, offsetof(PackObj, volumes), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Disks", "ao", property_get_paths, offsetof(PackObj, disks), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Volumes", "ao", property_get_paths, offsetof(PackObj, volumes), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CommittedSequence", "t", NULL, offsetof(PackObj, committed_seq), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ActiveJob", "o", property_get_active_job, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* config.c: the ldmd.conf reader (see config.h). Line oriented: comments start with '#' or
+/* conf.c: the ldmd.conf reader (see conf.h). Line oriented: comments start with '#' or
  * ';', sections are "[Name]", settings "Key=Value" with blanks around both trimmed. */
 
 #include <ctype.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include "conf.h"
 #include "log.h"
 
 #define USEC_PER_SEC 1000000ull

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* config.h: the daemon's settings from /etc/ldmd/ldmd.conf (ldmd.conf(5)): an INI file with
+/* conf.h: the daemon's settings from /etc/ldmd/ldmd.conf (ldmd.conf(5)): an INI file with
  * one [Daemon] section. Every key has a compiled-in default, so the file may be absent. */
 
 #include <stdbool.h>

@@ -1,0 +1,345 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""ldmdtest: what the daemon's bus tests share (run with /usr/bin/python3, which has GLib's
+Gio bindings): TAP output, the real Windows images unpacked into a private directory, a
+private *system-type* dbus-daemon whose configuration includes our real D-Bus policy, ldmd
+started on it, and clients as root (Gio) or as nobody (setpriv + busctl/python)."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import xml.etree.ElementTree as ET
+
+import gi
+
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib  # noqa: E402
+
+SOURCE_ROOT = os.environ.get("LDM_SOURCE_ROOT") or os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD_ROOT = os.environ.get("LDM_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")
+SHARED_DIR = os.environ.get("LDM_SHARED_DIR") or os.path.join(SOURCE_ROOT, "..", "shared")
+LDMD = os.environ.get("LDMD") or os.path.join(BUILD_ROOT, "daemon", "ldmd")
+POLICY = os.path.join(SOURCE_ROOT, "data", "org.ldmd1.conf")
+IN_CI = os.environ.get("CI") == "true"
+
+BUS_NAME = "org.ldmd1"
+MANAGER = "/org/ldmd1"
+IFACE_MANAGER = "org.ldmd1.Manager"
+IFACE_PACK = "org.ldmd1.Pack"
+IFACE_DISK = "org.ldmd1.Disk"
+IFACE_VOLUME = "org.ldmd1.Volume"
+
+# VDS numbers ([MS-VDS] §2.2), as ldm/vds.h has them.
+VDS_DS_ONLINE, VDS_DS_MISSING = 1, 6
+VDS_H_HEALTHY, VDS_H_FAILED_REDUNDANCY, VDS_H_FAILED = 1, 6, 8
+VDS_VT = {"simple": 10, "spanned": 11, "striped": 12, "mirrored": 13, "raid5": 14}
+
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+class Skip(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# TAP
+
+class Tap:
+    """Runs test functions and prints TAP; a test raising Skip is reported as skipped."""
+
+    def __init__(self):
+        self.tests = []
+
+    def test(self, fn):
+        self.tests.append(fn)
+        return fn
+
+    def run(self, *args):
+        print("1..%d" % len(self.tests), flush=True)
+        failed = 0
+        for i, fn in enumerate(self.tests, 1):
+            name = fn.__name__
+            try:
+                fn(*args)
+                print("ok %d - %s" % (i, name), flush=True)
+            except Skip as e:
+                print("ok %d - %s # SKIP %s" % (i, name, e), flush=True)
+            except Exception:  # noqa: BLE001 - every failure is reported
+                failed += 1
+                print("not ok %d - %s" % (i, name), flush=True)
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line, flush=True)
+        return 1 if failed else 0
+
+
+def diag(msg):
+    for line in str(msg).splitlines():
+        print("# " + line, flush=True)
+
+
+def require_root():
+    if os.geteuid() == 0:
+        return
+    if IN_CI:
+        raise AssertionError("this test needs root, and CI runs as root")
+    raise Skip("needs root (runs in CI)")
+
+
+def require_program(prog):
+    if shutil.which(prog) or os.path.exists(prog):
+        return
+    if IN_CI:
+        raise AssertionError("%s is missing: .ci/run must install it" % prog)
+    raise Skip("%s not installed" % prog)
+
+
+def wait_until(pred, timeout=10.0, what="condition"):
+    """Iterates the GLib main context (signals arrive) until pred() is true."""
+    ctx = GLib.MainContext.default()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        while ctx.pending():
+            ctx.iteration(False)
+        v = pred()
+        if v:
+            return v
+        ctx.iteration(False)
+        time.sleep(0.01)
+    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+def tmpdir():
+    """A fresh directory, world-readable so that nobody can reach the bus socket in it."""
+    d = tempfile.mkdtemp(prefix="ldmd-test-")
+    os.chmod(d, 0o755)
+    return d
+
+
+def unpack_real_images(dest):
+    tarball = os.path.join(SHARED_DIR, "testdata", "ldm-real", "ldm-data.tar.xz")
+    os.makedirs(dest, exist_ok=True)
+    subprocess.run(["tar", "-SJxf", tarball, "-C", dest], check=True)
+    return dest
+
+
+def copy_sparse(src, dst):
+    subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+
+
+def zero_sector(path, sector):
+    with open(path, "r+b") as f:
+        f.seek(sector * 512)
+        f.write(b"\0" * 512)
+
+
+# ---------------------------------------------------------------------------------------------
+# Private bus
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+"""
+
+
+class PrivateBus:
+    """dbus-daemon configured like the system bus (default deny for method calls and names)
+    plus our real policy file: the policy alone decides who owns org.ldmd1."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.socket = os.path.join(directory, "bus")
+        self.address = "unix:path=" + self.socket
+        conf = os.path.join(directory, "bus.conf")
+        with open(conf, "w") as f:
+            f.write(BUS_CONFIG.format(socket=self.socket, policy=POLICY))
+        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--nofork",
+                                      "--print-address=1"],
+                                     stdout=subprocess.PIPE, stderr=sys.stderr)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line:
+            raise AssertionError("dbus-daemon did not start")
+        os.chmod(self.socket, 0o777)
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            self.address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None, None)
+
+    def stop(self):
+        self.conn.close_sync(None)
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    # Calls ------------------------------------------------------------------------------------
+
+    def call(self, path, iface, method, args=None, sig=None, timeout=10000, dest=BUS_NAME):
+        params = GLib.Variant(sig, args) if sig else None
+        r = self.conn.call_sync(dest, path, iface, method, params, None,
+                                Gio.DBusCallFlags.NONE, timeout, None)
+        return r.unpack() if r is not None else None
+
+    def call_error(self, path, iface, method, args=None, sig=None):
+        """Calls and returns the D-Bus error name (asserts that there is one)."""
+        try:
+            self.call(path, iface, method, args, sig)
+        except GLib.Error as e:
+            name = Gio.DBusError.get_remote_error(e)
+            return name, e.message
+        raise AssertionError("%s.%s on %s succeeded, an error was expected" % (iface, method, path))
+
+    def props(self, path, iface):
+        return self.call(path, "org.freedesktop.DBus.Properties", "GetAll", (iface,), "(s)")[0]
+
+    def prop(self, path, iface, name):
+        return self.call(path, "org.freedesktop.DBus.Properties", "Get", (iface, name), "(ss)")[0]
+
+    def managed_objects(self):
+        return self.call(MANAGER, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")[0]
+
+    def introspect(self, path):
+        return self.call(path, "org.freedesktop.DBus.Introspectable", "Introspect")[0]
+
+    def name_owner(self, name=BUS_NAME):
+        try:
+            return self.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner",
+                             (name,), "(s)", dest="org.freedesktop.DBus")[0]
+        except GLib.Error:
+            return None
+
+    def subscribe(self, sink, iface=None, member=None):
+        """Appends (path, interface, member, args) of every signal from ldmd to sink."""
+        def cb(conn, sender, path, interface, member_, params):
+            sink.append((path, interface, member_, params.unpack()))
+        return self.conn.signal_subscribe(None, iface, member, None, None,
+                                          Gio.DBusSignalFlags.NONE, cb)
+
+
+# ---------------------------------------------------------------------------------------------
+# The daemon
+
+class Ldmd:
+    """ldmd on a private bus; ready when it owns org.ldmd1."""
+
+    def __init__(self, bus, args, log_path, wait=True, env=None):
+        self.bus = bus
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        e = dict(os.environ)
+        e.setdefault("LDMD_LOG_LEVEL", "debug")
+        e.update(env or {})
+        self.proc = subprocess.Popen([LDMD, "--bus=" + bus.address] + list(args),
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=e)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=20.0):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("ldmd exited with %s:\n%s" % (self.proc.returncode, self.output()))
+            return self.bus.name_owner() is not None
+        wait_until(ready, timeout, "ldmd to own org.ldmd1")
+
+    def output(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Stops ldmd; asserts that it exits cleanly (status 0)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("ldmd did not exit within %ss of signal %d" % (timeout, sig))
+        self.log.close()
+        if self.proc.returncode != 0:
+            raise AssertionError("ldmd exited with %d:\n%s" % (self.proc.returncode, self.output()))
+
+
+def run_as_nobody(argv, check=False):
+    return subprocess.run(NOBODY + list(argv), capture_output=True, text=True, check=check)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model helpers
+
+def path_encode(prefix, label):
+    """sd_bus_path_encode(): [A-Za-z0-9] stay, except a leading digit; the rest become _xx."""
+    out = []
+    for i, c in enumerate(label):
+        if c.isascii() and (c.isalpha() or (c.isdigit() and i > 0)):
+            out.append(c)
+        else:
+            out.append("_%02x" % ord(c))
+    return prefix + "/" + "".join(out)
+
+
+def disk_path(guid):
+    return path_encode("/org/ldmd1/disk", guid)
+
+
+def pack_path(guid):
+    return path_encode("/org/ldmd1/pack", guid)
+
+
+def volume_path(guid):
+    return path_encode("/org/ldmd1/volume", guid)
+
+
+def interface_signature(xml_text, iface):
+    """The comparable contents of one interface in introspection XML: methods with their
+    arguments, signals, properties with type, access and annotations."""
+    root = ET.fromstring(xml_text)
+    for i in root.findall("interface"):
+        if i.get("name") != iface:
+            continue
+        out = set()
+        for m in i.findall("method"):
+            args = tuple((a.get("name"), a.get("type"), a.get("direction", "in"))
+                         for a in m.findall("arg"))
+            out.add(("method", m.get("name"), args))
+        for s in i.findall("signal"):
+            args = tuple((a.get("name"), a.get("type")) for a in s.findall("arg"))
+            out.add(("signal", s.get("name"), args))
+        for p in i.findall("property"):
+            ann = tuple(sorted((a.get("name"), a.get("value")) for a in p.findall("annotation")))
+            out.add(("property", p.get("name"), p.get("type"), p.get("access"), ann))
+        for a in i.findall("annotation"):
+            out.add(("annotation", a.get("name"), a.get("value")))
+        return out
+    return None
