@@ -138,6 +138,25 @@ static int settle(LdmDatabase *db) {
                 memcpy(db->vmdb.pending_counts, db->vmdb.committed_counts, sizeof(db->vmdb.pending_counts));
         }
         db->vmdb.status = LDM_VMDB_CLEAN;
+
+        /* A rolled-back transaction may already have logged its commit entry (§11.1 step 3):
+         * it must not claim a generation the database never reached. */
+        for (size_t i = 0; i < 2; i++) {
+                bool changed = false;
+
+                if (db->klog_state[i] != 0 || db->log_size < (i + 1) * LDM_SECTOR)
+                        continue;
+                for (size_t k = 0; k < db->klog[i].n_entries && k < LDM_KLOG_MAX_ENTRIES; k++) {
+                        LdmKlogEntry *e = &db->klog[i].entries[k];
+                        if (e->status == 3 && e->pending > db->vmdb.committed_seq) {
+                                e->pending = db->vmdb.committed_seq;
+                                e->committed = MIN(e->committed, db->vmdb.committed_seq);
+                                changed = true;
+                        }
+                }
+                if (changed)
+                        ldm_klog_encode(&db->klog[i], db->log + i * LDM_SECTOR);
+        }
         return ldm_database_serialize(db);
 }
 
