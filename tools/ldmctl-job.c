@@ -65,15 +65,15 @@ static uint64_t now_realtime(void) {
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* "42%  3.2 MiB/s  35s left" or "cancelling" etc. */
-static void progress_details(const Watch *w, char *buf, size_t size) {
+/* "42%  3.2 MiB/s  35s left"; with_state adds states other than running ("cancelling"). */
+static void progress_details(const Watch *w, bool with_state, char *buf, size_t size) {
         const LdmctlJob *j = &w->job;
         char rate[32], left[32];
         size_t n;
         uint64_t now = now_realtime(), remain = 0;
 
         n = (size_t) snprintf(buf, size, "%3" PRIu32 "%%", j->percent);
-        if (j->state && strcmp(j->state, "running") != 0 && strcmp(j->state, "done") != 0)
+        if (with_state && j->state && strcmp(j->state, "running") != 0 && strcmp(j->state, "done") != 0)
                 n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "  %s", j->state);
         if (j->rate > 0 && n < size)
                 n += (size_t) snprintf(buf + n, size - n, "  %s/s", format_bytes(rate, sizeof rate, j->rate));
@@ -85,14 +85,17 @@ static void progress_details(const Watch *w, char *buf, size_t size) {
                 snprintf(buf + n, size - n, "  %s left", format_duration(left, sizeof left, remain));
 }
 
+/* Room kept for the details after the bar, so that the bar does not jump as they change. */
+#define DETAILS_WIDTH 38
+
 static void draw_bar(Watch *w) {
         char details[128], label[128];
         unsigned cols = terminal_columns(), bar_w, fill;
         size_t dlen, llen;
 
-        progress_details(w, details, sizeof details);
+        progress_details(w, true, details, sizeof details);
         snprintf(label, sizeof label, "%s %s", strna(w->job.operation), strna(w->pack_name));
-        dlen = strlen(details);
+        dlen = MAX(strlen(details), (size_t) DETAILS_WIDTH);
         llen = strlen(label);
         /* label + " [" + bar + "] " + details must fit; shorten the label first. */
         if (llen + dlen + 4 + 10 > cols)
@@ -128,7 +131,7 @@ static void print_plain(Watch *w) {
         free(w->last_state);
         w->last_state = j->state ? strdup(j->state) : NULL;
         w->last_percent = j->percent;
-        progress_details(w, details, sizeof details);
+        progress_details(w, false, details, sizeof details);
         printf("%s %s: %s %s", strna(j->operation), strna(w->pack_name), strna(j->state), details);
         if (j->bytes_total > 0)
                 printf("  (%s of %s)", format_bytes(done_b, sizeof done_b, j->bytes_done),
@@ -138,7 +141,8 @@ static void print_plain(Watch *w) {
 }
 
 static void render(Watch *w) {
-        if (arg.json || w->prompting || w->finished)
+        /* The end is drawn by finish(), from the final numbers and the Wait result. */
+        if (arg.json || w->prompting || w->finished || (w->job.state && strcmp(w->job.state, "done") == 0))
                 return;
         if (w->bar)
                 draw_bar(w);
@@ -196,8 +200,11 @@ static void finish(Watch *w, uint32_t hr, sd_bus_message *reply) {
                 json_end_object(&jw);
                 json_finish(&jw);
         } else {
-                if (w->bar && !w->prompting)
-                        draw_bar(w);
+                if (w->prompting) {     /* the job ended while we asked */
+                        putchar('\n');
+                        w->prompting = false;
+                } else if (w->bar && code == LDMCTL_EXIT_SUCCESS)
+                        draw_bar(w);    /* 100 %; a failed job keeps its last frame, not 0 % */
                 else if (!w->bar)
                         print_plain(w);
                 end_bar_line(w);

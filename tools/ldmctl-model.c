@@ -416,8 +416,11 @@ const char *ldmctl_model_pack_label(const LdmctlModel *m, const char *path) {
         return p && p->name ? p->name : strna(path);
 }
 
+/* For calls on org.freedesktop.DBus.Properties: sd-bus services answer UnknownObject for a
+ * path that does not exist, GDBus ones UnknownMethod. */
 static bool error_is_missing_object(const sd_bus_error *e) {
         return sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownObject") ||
+               sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownMethod") ||
                sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownInterface") ||
                sd_bus_error_has_name(e, "org.freedesktop.DBus.Error.UnknownProperty");
 }

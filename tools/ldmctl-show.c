@@ -381,6 +381,11 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         return ret;
 }
 
+/* Oldest first: "_9" before "_10". */
+static int cmp_job_path(const void *a, const void *b) {
+        return strverscmp(((const LdmctlJob *) a)->path, ((const LdmctlJob *) b)->path);
+}
+
 /* Jobs come from Manager.ListJobs, which every daemon version has, then one GetAll each. */
 static int load_jobs(sd_bus *bus, LdmctlJob **ret, size_t *ret_n, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -417,6 +422,7 @@ static int load_jobs(sd_bus *bus, LdmctlJob **ret, size_t *ret_n, sd_bus_error *
                 free(jobs);
                 return r;
         }
+        qsort(jobs, n, sizeof(*jobs), cmp_job_path);
         *ret = jobs;
         *ret_n = n;
         return 0;
