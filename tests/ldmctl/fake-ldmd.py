@@ -8,7 +8,7 @@ JobRemoved). Not a model of LDM: the real daemon's tests cover that.
 
   fake-ldmd.py --bus=ADDRESS     (prints "ready" on stdout once it owns org.ldmd1)
 
-Packs: Quick (10 % per 100 ms), Slow (1 % per 100 ms), Bad (fails at 30 % with
+Packs: Quick (10 % per 100 ms; two disks, one with a stale database copy), Slow (1 % per 100 ms), Bad (fails at 30 % with
 VDS_E_DMADMIN_METHOD_CALL_FAILED)."""
 
 import sys
@@ -82,6 +82,17 @@ PACKS = {  # name: (guid, percent per tick, fail at percent or None)
 }
 
 
+# Pack Quick has two disks: one up to date, one whose database copy is stale (sequence 6 of 7).
+_QUICK = "/org/ldmd1/pack/11111111_2d1111_2d1111_2d1111_2d111111111111"
+DISKS = {
+    "/org/ldmd1/disk/d" + str(i): {
+        "Id": GLib.Variant("s", "d%d" % i), "Name": GLib.Variant("s", "Disk%d" % i),
+        "Pack": GLib.Variant("o", _QUICK), "Device": GLib.Variant("s", "/dev/fake%d" % i),
+        "Status": GLib.Variant("u", 1), "Health": GLib.Variant("u", 1 if i == 1 else 3),
+        "Size": GLib.Variant("t", 1 << 30), "DatabaseSequence": GLib.Variant("t", 8 - i),
+        "DatabaseStale": GLib.Variant("b", i == 2)} for i in (1, 2)}
+
+
 def now_us():
     return int(time.time() * 1000000)
 
@@ -93,9 +104,10 @@ class Pack:
         self.active = "/"
 
     def props(self):
+        disks = sorted(DISKS) if self.name == "Quick" else []
         return {"Id": GLib.Variant("s", self.guid), "Name": GLib.Variant("s", self.name),
                 "Status": GLib.Variant("u", 1), "Flags": GLib.Variant("u", 0),
-                "Health": GLib.Variant("u", 1), "Disks": GLib.Variant("ao", []),
+                "Health": GLib.Variant("u", 1), "Disks": GLib.Variant("ao", disks),
                 "Volumes": GLib.Variant("ao", []), "CommittedSequence": GLib.Variant("t", 7),
                 "ActiveJob": GLib.Variant("o", self.active)}
 
@@ -197,6 +209,7 @@ class Fake:
 
     def om_call(self, conn, sender, path, iface, method, params, inv):
         objs = {p.path: {"org.ldmd1.Pack": p.props()} for p in self.packs.values()}
+        objs.update({d: {"org.ldmd1.Disk": props} for d, props in DISKS.items()})
         objs.update({j.path: {"org.ldmd1.Job": j.props()} for j in self.jobs.values()})
         inv.return_value(GLib.Variant("(a{oa{sa{sv}}})", (objs,)))
 

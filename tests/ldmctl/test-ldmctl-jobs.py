@@ -246,6 +246,18 @@ def monitor_job_events(ctx):
 
 
 @tap.test
+def stale_database_stands_out(ctx):
+    d = {x["name"]: x for x in ctx.json("status", "Quick")["packs"][0]["disks"]}
+    assert (d["Disk1"]["database_stale"], d["Disk2"]["database_stale"]) == (False, True), d
+    assert (d["Disk2"]["database_sequence"], d["Disk2"]["health"]) == (6, "stale"), d
+    out = ctx.ok("status", "Quick")
+    assert re.search(r"Disk2 +online +stale +1\.0 GiB +/dev/fake2 +database seq 6 STALE \(pack at 7\)", out), out
+    assert re.search(r"Disk1 +online +healthy +1\.0 GiB +/dev/fake1 +database seq 7$", out, re.M), out
+    rc, tty = T.run_pty([LDMCTL, "--bus=" + ctx.bus.address, "status", "Quick"], ctx.env())
+    assert rc == 0 and "\x1b[1;33mdatabase seq 6 STALE (pack at 7)\x1b[0m" in tty, repr(tty)
+
+
+@tap.test
 def daemon_vanishes_under_wait(ctx):
     job = ctx.start_job("Slow")
     p = subprocess.Popen([LDMCTL, "--bus=" + ctx.bus.address, "wait", job], stdout=subprocess.PIPE,
