@@ -9,7 +9,7 @@ JobRemoved). Not a model of LDM: the real daemon's tests cover that.
   fake-ldmd.py --bus=ADDRESS     (prints "ready" on stdout once it owns org.ldmd1)
 
 Packs: Quick (10 % per 100 ms; two disks, one with a stale database copy), Slow (1 % per 100 ms), Bad (fails at 30 % with
-VDS_E_DMADMIN_METHOD_CALL_FAILED)."""
+VDS_E_DMADMIN_METHOD_CALL_FAILED; the job leaves the bus 300 ms later)."""
 
 import sys
 import time
@@ -169,6 +169,8 @@ class Job:
             inv.return_value(GLib.Variant("(ua{sv})", (hr, self.output())))
         self.waiters = []
         self.pack.active = "/"
+        if self.pack.fail_at is not None:       # Bad's jobs leave the bus soon after they end
+            GLib.timeout_add(300, self.fake.remove_job, self)
         return False
 
 
@@ -185,6 +187,14 @@ class Fake:
         reg("/org/ldmd1", IFACE["org.freedesktop.DBus.ObjectManager"], self.om_call, None, None)
         for p in self.packs.values():
             reg(p.path, IFACE["org.ldmd1.Pack"], self.pack_call, self.pack_get, None)
+
+    def remove_job(self, j):
+        self.conn.unregister_object(j.reg_id)
+        del self.jobs[j.path]
+        self.emit("/org/ldmd1", "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+                  GLib.Variant("(oas)", (j.path, ["org.ldmd1.Job"])))
+        self.emit("/org/ldmd1", "org.ldmd1.Manager", "JobRemoved", GLib.Variant("(ou)", (j.path, j.hr)))
+        return False
 
     def emit(self, path, iface, member, params):
         self.conn.emit_signal(None, path, iface, member, params)
@@ -228,7 +238,7 @@ class Fake:
         j = Job(self, self.n, p, method.lower(), uid)
         self.jobs[j.path] = j
         p.active = j.path
-        self.conn.register_object(j.path, IFACE["org.ldmd1.Job"], self.job_call, self.job_get, None)
+        j.reg_id = self.conn.register_object(j.path, IFACE["org.ldmd1.Job"], self.job_call, self.job_get, None)
         inv.return_value(GLib.Variant("(o)", (j.path,)))
         self.emit("/org/ldmd1", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
                   GLib.Variant("(oa{sa{sv}})", (j.path, {"org.ldmd1.Job": j.props()})))

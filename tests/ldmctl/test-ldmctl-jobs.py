@@ -239,6 +239,24 @@ def monitor_job_events(ctx):
         tl.until(lambda l: re.search(r"job %s: State=\"done\" Percent=100 .*HResult=VDS_S_OK" % n, l),
                  what="done line")
         tl.until(lambda l: l.endswith("job %s completed: success (VDS_S_OK, 0x00000000)" % n), what="completed")
+
+        # a failing job that then leaves the bus
+        job = ctx.start_job("Bad")
+        n = job.rsplit("/", 1)[1]
+        added = json.loads(jl.until(lambda l: '"interfaces-added"' in l and job in l, what="job added"))
+        assert added["interfaces"]["org.ldmd1.Job"]["Operation"] == "recover", added
+        done = json.loads(jl.until(lambda l: '"completed"' in l and job in l, what="completed"))
+        assert (done["result"], done["message"]) == ("failed", "I/O error on Disk2 at byte 1048576"), done
+        gone = json.loads(jl.until(lambda l: '"interfaces-removed"' in l, what="interfaces-removed"))
+        assert (gone["object"], gone["interfaces"]) == (job, ["org.ldmd1.Job"]), gone
+        rem = json.loads(jl.until(lambda l: '"job-removed"' in l, what="job-removed"))
+        assert (rem["job"], rem["hresult"], rem["result"]) == (job, 0x80042420, "failed"), rem
+        tl.until(lambda l: l.endswith("+ job %s added (%s)" % (n, job)), what="job added")
+        tl.until(lambda l: re.search(r"job %s completed: failed \(VDS_E_DMADMIN_METHOD_CALL_FAILED, "
+                                     r"0x80042420\): I/O error on Disk2" % n, l), what="failed")
+        tl.until(lambda l: l.endswith("- job %s removed (%s)" % (n, job)), what="job interfaces removed")
+        tl.until(lambda l: l.endswith("job %s removed (failed, 0x80042420)" % n), what="job removed")
+        ctx.code(NOT_FOUND, "wait", job)
     finally:
         for p in (jm, tm):
             p.send_signal(signal.SIGINT)
