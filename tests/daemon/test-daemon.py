@@ -15,10 +15,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import expected as X  # noqa: E402
 from ldmdtest import (  # noqa: E402
-    BUILD_ROOT, IFACE_DISK, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME, LDMD, MANAGER, NOBODY,
+    BUILD_ROOT, IFACE_DISK, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME, LDMD, MANAGER,
     SOURCE_ROOT, VDS_DS_MISSING, VDS_DS_ONLINE, VDS_H_FAILED_REDUNDANCY, VDS_H_HEALTHY, VDS_VT,
     GLib, Ldmd, PrivateBus, Skip, Tap, copy_sparse, diag, disk_path, interface_signature,
-    pack_path, require_program, run_as_nobody, tmpdir, unpack_real_images, volume_path,
+    pack_path, require_program, require_root, run_as_nobody, tmpdir, unpack_real_images, volume_path,
     wait_until, zero_sector)
 
 tap = Tap()
@@ -214,6 +214,7 @@ def bad_calls_get_errors(ctx):
 
 @tap.test
 def unprivileged_client(ctx):
+    require_root()  # setpriv needs it to become nobody
     require_program("setpriv")
     ctx.full_daemon()
     addr = "--address=" + ctx.bus.address
