@@ -34,7 +34,7 @@ static void monitor_done(Monitor *mon) {
 }
 
 static void set_label(Monitor *mon, const char *path, const char *kind, const char *name) {
-        char *text;
+        _cleanup_free_ char *text = NULL, *copy = NULL;
         Label *l;
 
         if (asprintf(&text, "%s %s", kind, name) < 0)
@@ -42,18 +42,15 @@ static void set_label(Monitor *mon, const char *path, const char *kind, const ch
         for (size_t i = 0; i < mon->n_labels; i++)
                 if (strcmp(mon->labels[i].path, path) == 0) {
                         free(mon->labels[i].text);
-                        mon->labels[i].text = text;
+                        mon->labels[i].text = TAKE_PTR(text);
                         return;
                 }
-        l = realloc(mon->labels, (mon->n_labels + 1) * sizeof(*l));
-        if (!l || !(path = strdup(path))) {
-                if (l)
-                        mon->labels = l;
-                free(text);
-                return;
-        }
+        copy = strdup(path);
+        l = copy ? realloc(mon->labels, (mon->n_labels + 1) * sizeof(*l)) : NULL;
+        if (!l)
+                return;         /* unlabelled objects are shown by path */
         mon->labels = l;
-        mon->labels[mon->n_labels++] = (Label) { .path = (char *) path, .text = text };
+        mon->labels[mon->n_labels++] = (Label) { .path = TAKE_PTR(copy), .text = TAKE_PTR(text) };
 }
 
 /* "pack Red-nzv8x6obywgDg0", "disk Disk3", "job _4", or the path for unknown objects. */

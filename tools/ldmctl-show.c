@@ -272,14 +272,18 @@ static void add_volume_rows(Table *t, const LdmctlModel *m, const LdmctlPack *p,
                                    name_or_number(health_name(pl->health), pl->health, buf, sizeof buf),
                                    ansi_normal(),
                                    name_or_number(transition_name(pl->transition), pl->transition, buf2, sizeof buf2));
+                        int name_w = 0;
+
+                        for (size_t k = 0; k < pl->n_members; k++)
+                                name_w = MAX(name_w, (int) strlen(disk_label(m, pl->members[k].disk)));
                         for (size_t k = 0; k < pl->n_members; k++) {
                                 const LdmctlMember *mb = &pl->members[k];
                                 const LdmctlDisk *d = ldmctl_model_disk(m, mb->disk);
                                 char off[32], len[32];
 
-                                table_line(t, "     %s%s%s%s%s%s  offset %s (%" PRIu64 ")  length %s", cont, pcont,
+                                table_line(t, "     %s%s%s%s%-*s%s  offset %s (%" PRIu64 ")  length %s", cont, pcont,
                                            k + 1 == pl->n_members ? g->last : g->branch,
-                                           disk_present(d) ? "" : ansi_red(), disk_label(m, mb->disk),
+                                           disk_present(d) ? "" : ansi_red(), name_w, disk_label(m, mb->disk),
                                            disk_present(d) ? "" : ansi_normal(),
                                            format_bytes(off, sizeof off, mb->offset), mb->offset,
                                            format_bytes(len, sizeof len, mb->length));

@@ -241,7 +241,7 @@ def status_text(ctx):
     # Raid1's columns in column order, with their byte offsets
     i = next(i for i, l in enumerate(lines) if re.search(r"[-`] Raid1 ", l))
     assert "plex 0  healthy  stable" in lines[i + 1], lines[i + 1]
-    cols = [re.search(r"[-`] (Disk\d+)  offset .*\((\d+)\)", l).groups() for l in lines[i + 2:i + 5]]
+    cols = [re.search(r"[-`] (Disk\d+) +offset .*\((\d+)\)", l).groups() for l in lines[i + 2:i + 5]]
     assert cols == [("Disk10", "32256"), ("Disk9", "32256"), ("Disk8", "32256")], cols
     # a mirror has two plexes
     i = next(i for i, l in enumerate(lines) if re.search(r"[-`] Volume3 ", l))
