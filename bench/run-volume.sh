@@ -6,6 +6,7 @@
 # RAID-5 (3 and 5 columns), stripe, mirror and span, then reads every extent with dd
 # (iflag=skip_bytes,count_bytes; page cache warm, like the reader) and prints ratios
 # reader/dd (1.0 = as fast as dd reading the raw extents; RAID-5 reads n-1 of n columns).
+# Also "RESULT metric ours baseline ratio target" lines (MB/s) for bench/run-all.sh.
 set -eu
 build=${1:?usage: run-volume.sh BUILD_DIR [MIB]}
 mib=${2:-256}
@@ -36,6 +37,10 @@ run() {
              "ratio $(echo "$vol $dd_rate" | awk '{ printf "%.2f", $1 / $2 }')" \
              "${deg:+degraded-ratio $(echo "$deg $dd_rate" | awk '{ printf "%.2f", $1 / $2 }')}" \
              "(volume $bytes bytes)"
+        echo "RESULT volume-$layout$n-MBps $vol $dd_rate" | awk '{ printf "%s %.0f %.0f %.2f -\n", $1 " " $2, $3 / 1e6, $4 / 1e6, $3 / $4 }'
+        if [ -n "$deg" ]; then
+                echo "RESULT volume-$layout$n-degraded-MBps $deg $dd_rate" | awk '{ printf "%s %.0f %.0f %.2f -\n", $1 " " $2, $3 / 1e6, $4 / 1e6, $3 / $4 }'
+        fi
 }
 
 run raid5 3 128

@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Metadata scan of 64 loop devices (8 packs × 8 disks, MBR and GPT): ours against
+# `ldmtool scan` on the same devices, in the same run. As root:
+#   bench/run-scan.sh BUILD_DIR [RUNS]
+# Both sides are timed as whole processes (fork to exit, stdout to /dev/null) by
+# build/bench/scan-bench --exec: ours is `scan-bench --runs 1 DEVICES`, one ldm_scan_paths()
+# in a fresh process; the runs of the two alternate so drift hits both alike.
+#   cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every run;
+#   warm: the same devices read again straight away.
+# The in-process time of ldm_scan_paths() alone is printed for information.
+# Last lines: "RESULT metric ours baseline ratio target" for bench/run-all.sh, where ratio is
+# baseline time / our time (> 1: we are faster).
+set -eu
+build=${1:?usage: run-scan.sh BUILD_DIR [RUNS]}
+runs=${2:-7}
+here=$(dirname "$0")
+. "$here/lib-loops.sh"
+bench_require_root
+command -v ldmtool >/dev/null || { echo "$0: ldmtool not installed" >&2; exit 77; }
+sb="$build/bench/scan-bench"
+[ -x "$sb" ] || { echo "$0: $sb not built" >&2; exit 1; }
+
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+bench_setup "$build"
+log="$BENCH_DIR/stderr.log"
+
+# Both must see the same thing before their times mean anything.
+# shellcheck disable=SC2086
+found=$("$sb" --runs 1 $BENCH_LOOPS | awk '$1 == "found"')
+# shellcheck disable=SC2086
+groups=$(ldmtool scan $BENCH_LOOPS 2>>"$log" | jq length)
+echo "devices: $BENCH_N loop devices ($BENCH_PACKS packs × $BENCH_DISKS disks)"
+echo "ours: $found; ldmtool: $groups disk groups"
+if [ "$found" != "found packs $BENCH_PACKS devices $BENCH_N invalid 0" ] || [ "$groups" != "$BENCH_PACKS" ]; then
+        echo "$0: the two scans disagree with what was made; times would not be comparable" >&2
+        exit 1
+fi
+
+# one_run MODE CMD...: one timed run of CMD (cold: caches dropped first); prints seconds.
+one_run() {
+        mode=$1
+        shift
+        drop=""
+        [ "$mode" = cold ] && drop="--drop-caches"
+        "$sb" --exec --runs 1 $drop -- "$@" 2>>"$log" | awk '$1 == "median" { print $2 }'
+}
+
+measure() {
+        mode=$1
+        : >"$BENCH_DIR/$mode.ours"
+        : >"$BENCH_DIR/$mode.base"
+        if [ "$mode" = warm ]; then
+                # shellcheck disable=SC2086
+                one_run warm "$sb" --runs 1 $BENCH_LOOPS >/dev/null
+                # shellcheck disable=SC2086
+                one_run warm ldmtool scan $BENCH_LOOPS >/dev/null
+        fi
+        i=0
+        while [ "$i" -lt "$runs" ]; do
+                # shellcheck disable=SC2086
+                one_run "$mode" ldmtool scan $BENCH_LOOPS >>"$BENCH_DIR/$mode.base"
+                # shellcheck disable=SC2086
+                one_run "$mode" "$sb" --runs 1 $BENCH_LOOPS >>"$BENCH_DIR/$mode.ours"
+                i=$((i + 1))
+        done
+        ours=$(bench_median <"$BENCH_DIR/$mode.ours")
+        base=$(bench_median <"$BENCH_DIR/$mode.base")
+        ratio=$(echo "$base $ours" | awk '{ printf "%.2f", $1 / $2 }')
+        echo "$mode ($runs runs, median): ours $(echo "$ours" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
+             "ldmtool scan $(echo "$base" | awk '{ printf "%.1f ms", $1 * 1e3 }'), ldmtool/ours $ratio"
+        eval "${mode}_ours=\$ours ${mode}_base=\$base ${mode}_ratio=\$ratio"
+}
+
+measure cold
+measure warm
+
+# shellcheck disable=SC2086
+inproc_cold=$("$sb" --runs "$runs" --drop-caches $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
+# shellcheck disable=SC2086
+inproc_warm=$("$sb" --runs "$runs" $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
+echo "ldm_scan_paths() alone, in process: cold $(echo "$inproc_cold" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
+     "warm $(echo "$inproc_warm" | awk '{ printf "%.1f ms", $1 * 1e3 }')"
+# shellcheck disable=SC2086
+rss=$("$sb" --exec --runs 1 -- ldmtool scan $BENCH_LOOPS 2>>"$log" | awk '$1 == "maxrss" { print $2 }')
+echo "ldmtool scan peak RSS: $rss KiB"
+
+echo "RESULT scan-$BENCH_N-cold-s $cold_ours $cold_base $cold_ratio >=10"
+echo "RESULT scan-$BENCH_N-warm-s $warm_ours $warm_base $warm_ratio >=10"
+echo "RESULT ldmtool-scan-$BENCH_N-maxrss-kib - $rss - -"

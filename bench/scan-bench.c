@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* scan-bench: a stopwatch for reading LDM metadata, ours and anybody else's.
+ *
+ *   scan-bench [--runs N] [--drop-caches] PATH...
+ *       times ldm_scan_paths() over PATHs inside this process, N times (the scan is freed
+ *       between runs), and prints the packs, devices and invalid disks it found;
+ *   scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]
+ *       times COMMAND from fork to exit, N times (stdout to /dev/null), e.g. `ldmtool scan`
+ *       or `scan-bench --runs 1` itself, so that both sides pay for process start-up;
+ *
+ * --drop-caches writes 3 to /proc/sys/vm/drop_caches (after sync) before every run, so every
+ * run reads from the disk (root only). Output, one fact per line, for bench/run-scan.sh:
+ *   run I SECONDS / median SECONDS / min SECONDS / max SECONDS
+ *   found packs N devices N invalid N   (in-process mode)
+ *   maxrss KIB                          (--exec: the largest child's peak RSS)
+ * Not a test; numbers depend on the machine and the page cache. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan.h"
+
+#define MAX_RUNS 1000
+
+static double now(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int drop_caches(void) {
+        int fd;
+
+        sync();
+        fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, "3\n", 2) != 2) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        close(fd);
+        return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+
+        return (x > y) - (x < y);
+}
+
+static void print_stats(double *t, size_t n) {
+        qsort(t, n, sizeof(double), cmp_double);
+        printf("median %.6f\n", n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2);
+        printf("min %.6f\nmax %.6f\n", t[0], t[n - 1]);
+}
+
+/* One ldm_scan_paths() of every path; fills *ret_time and the counts of the last run. */
+static int scan_once(char **paths, size_t n, double *ret_time, LdmScan **ret_scan) {
+        LdmScan *s = NULL;
+        double t = now();
+        int r = ldm_scan_paths(paths, n, &s);
+
+        *ret_time = now() - t;
+        if (r < 0)
+                return r;
+        *ret_scan = s;
+        return 0;
+}
+
+/* Runs argv once, stdout to /dev/null; returns its wall time and peak RSS. */
+static int exec_once(char **argv, double *ret_time, long *ret_maxrss) {
+        struct rusage ru;
+        int status;
+        double t = now();
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (fd >= 0)
+                        dup2(fd, STDOUT_FILENO);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        if (wait4(pid, &status, 0, &ru) < 0)
+                return -errno;
+        *ret_time = now() - t;
+        *ret_maxrss = ru.ru_maxrss;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "%s exited with status %d\n", argv[0], status);
+                return -EIO;
+        }
+        return 0;
+}
+
+static void help(void) {
+        printf("Usage: scan-bench [--runs N] [--drop-caches] PATH...\n"
+               "       scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]\n");
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "runs", required_argument, NULL, 'r' },
+                { "drop-caches", no_argument, NULL, 'd' },
+                { "exec", no_argument, NULL, 'e' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        bool drop = false, exec_mode = false;
+        size_t runs = 5;
+        double *times;
+        long maxrss = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'r':
+                        runs = strtoul(optarg, NULL, 10);
+                        if (runs == 0 || runs > MAX_RUNS) {
+                                fprintf(stderr, "--runs must be 1..%d\n", MAX_RUNS);
+                                return 2;
+                        }
+                        break;
+                case 'd': drop = true; break;
+                case 'e': exec_mode = true; break;
+                case 'h': help(); return 0;
+                default: return 2;
+                }
+        if (optind >= argc) {
+                help();
+                return 2;
+        }
+        times = calloc(runs, sizeof(double));
+        if (!times)
+                return 1;
+
+        for (size_t i = 0; i < runs; i++) {
+                LdmScan *s = NULL;
+
+                if (drop && (r = drop_caches()) < 0) {
+                        fprintf(stderr, "cannot drop caches: %s\n", strerror(-r));
+                        return 1;
+                }
+                if (exec_mode) {
+                        long rss = 0;
+                        r = exec_once(argv + optind, &times[i], &rss);
+                        if (rss > maxrss)
+                                maxrss = rss;
+                } else
+                        r = scan_once(argv + optind, (size_t) (argc - optind), &times[i], &s);
+                if (r < 0) {
+                        fprintf(stderr, "run %zu failed: %s\n", i, strerror(-r));
+                        return 1;
+                }
+                printf("run %zu %.6f\n", i, times[i]);
+                if (s && i == runs - 1)
+                        printf("found packs %zu devices %zu invalid %zu\n",
+                               s->n_packs, s->n_devices, s->n_invalid);
+                ldm_scan_free(s);
+        }
+        print_stats(times, runs);
+        if (exec_mode)
+                printf("maxrss %ld\n", maxrss);
+        free(times);
+        return 0;
+}
