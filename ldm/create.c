@@ -93,7 +93,7 @@ static int default_group_name(char buf[static 32]) {
         for (char *c = host; *c; c++)
                 if (*c < 0x21 || *c > 0x7e)
                         *c = '_';
-        snprintf(buf, 32, "%s-Dg0", host);
+        snprintf(buf, 32, "%.27s-Dg0", host);
         return 0;
 }
 
