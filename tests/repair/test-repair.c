@@ -43,6 +43,7 @@ static const struct {
 };
 
 typedef struct Fixture {
+        LdmGuid guid;
         char *dir;
         char *state;
         char *paths[N_IMAGES];
@@ -51,6 +52,7 @@ typedef struct Fixture {
 
 static void fixture_init(Fixture *f, bool with_mirror2) {
         *f = (Fixture) { .dir = test_tmpdir() };
+        g_assert_cmpint(guid_from_string(PACK_GUID, &f->guid), ==, 0);
         f->state = g_build_filename(f->dir, "state", NULL);
         g_assert_cmpint(g_mkdir(f->state, 0700), ==, 0);
         for (size_t i = 0; i < N_IMAGES; i++) {
@@ -82,11 +84,8 @@ static char *all_paths(const Fixture *f) {
 }
 
 static LdmPack *scan_pack(const Fixture *f, LdmScan **ret_scan) {
-        LdmGuid g;
-
-        g_assert_cmpint(guid_from_string(PACK_GUID, &g), ==, 0);
         g_assert_cmpint(ldm_scan_paths(f->paths, f->n_paths, ret_scan), ==, 0);
-        return ldm_scan_find_pack(*ret_scan, &g);
+        return ldm_scan_find_pack(*ret_scan, &f->guid);
 }
 
 static LdmExtent *find_extent(LdmPack *p, const char *name) {
@@ -217,7 +216,7 @@ static void run_op(const Fixture *f, RepairOperation op, Progress *prog, RepairR
                 .checkpoint_interval = 1024 * 1024,
         };
 
-        g_assert_cmpint(guid_from_string(PACK_GUID, &req.pack_guid), ==, 0);
+        req.pack_guid = f->guid;
         g_assert_cmpint(repair_run(&req, res), ==, 0);
         g_test_message("%s: hresult 0x%08x: %s [remaining: %s] repaired %" G_GUINT64_FORMAT " resumed %" G_GUINT64_FORMAT,
                        repair_operation_to_string(op), res->hresult, res->message, res->remaining,
@@ -495,6 +494,111 @@ static void test_verify_counts(void) {
         fixture_done(&f);
 }
 
+/* ---- packs made by mkldm: 4 disks, a mirror and a 3-column RAID-5 that share disk 2,
+ * filled with a pattern through the volume writer (which keeps parity right). ---- */
+
+static void mkldm_fixture(Fixture *f, bool gpt) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        const char *build = g_getenv("LDM_BUILD_ROOT");
+        g_autofree char *out = NULL;
+
+        *f = (Fixture) { .dir = test_tmpdir() };
+        f->state = g_build_filename(f->dir, "state", NULL);
+        g_assert_cmpint(g_mkdir(f->state, 0700), ==, 0);
+        for (int i = 0; i < 4; i++)
+                f->paths[f->n_paths++] = g_strdup_printf("%s/disk%d.img", f->dir, i + 1);
+        g_assert_nonnull(build);
+        if (test_run(&out, "%s/tools/mkldm %s --name RepairTest --create 64M "
+                     "--volume mirror:16M:Mirror@1,2 --volume raid5:24M:Parity@2,3,4 "
+                     "'%s' '%s' '%s' '%s' 2>&1", build, gpt ? "--gpt" : "",
+                     f->paths[0], f->paths[1], f->paths[2], f->paths[3]) != 0) {
+                g_test_message("mkldm: %s", out);
+                g_assert_not_reached();
+        }
+        g_assert_cmpint(ldm_scan_paths(f->paths, f->n_paths, &scan), ==, 0);
+        g_assert_cmpuint(scan->n_packs, ==, 1);
+        f->guid = scan->packs[0]->guid;
+
+        /* Fill both volumes with a position-dependent pattern. */
+        for (size_t v = 0; v < scan->packs[0]->n_volumes; v++) {
+                _cleanup_(ldm_volume_io_closep) LdmVolumeIo *vio = NULL;
+                g_autofree uint8_t *buf = g_malloc(1 << 20);
+                uint64_t size;
+
+                g_assert_cmpint(ldm_volume_io_open(&scan->packs[0]->volumes[v], LDM_IO_WRITE, &vio), ==, 0);
+                size = ldm_volume_io_size(vio);
+                for (uint64_t off = 0; off < size; off += 1 << 20) {
+                        for (size_t i = 0; i < (1 << 20); i += 8)
+                                memcpy(buf + i, &(uint64_t) { (off + i) * 2654435761u + v }, 8);
+                        g_assert_cmpint(ldm_volume_write(vio, off, buf, MIN((uint64_t) 1 << 20, size - off)), ==, 0);
+                }
+                g_assert_cmpint(ldm_volume_flush(vio), ==, 0);
+        }
+}
+
+static void volume_sums(const Fixture *f, char *sums[static 2]) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        LdmPack *p = scan_pack(f, &scan);
+
+        g_assert_nonnull(p);
+        sums[0] = volume_sha256(find_volume(p, "Mirror"));
+        sums[1] = volume_sha256(find_volume(p, "Parity"));
+}
+
+static void judge_ok(const Fixture *f) {
+        g_autofree char *paths = all_paths(f), *out = NULL;
+
+        if (test_run(&out, "%s/tools/ldmcheck --data --strict %s 2>&1", test_shared_dir(), paths) != 0) {
+                g_test_message("ldmcheck:\n%s", out);
+                g_assert_not_reached();
+        }
+}
+
+static void edit_flag_mkldm(LdmPack *p, LdmTxn *t) {
+        /* The mirror's second plex (disk 2) and the RAID-5's second column (disk 3). */
+        LdmVolume *m = find_volume(p, "Mirror"), *r5 = find_volume(p, "Parity");
+        LdmRecord *r;
+
+        r = ldm_txn_edit(t, m->plexes[1]->columns[0].extents[0]->id);
+        g_assert_nonnull(r);
+        r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
+        r->dirty = true;
+        r = ldm_txn_edit(t, r5->plexes[0]->columns[1].extents[0]->id);
+        g_assert_nonnull(r);
+        r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
+        r->dirty = true;
+}
+
+static void test_mkldm(gconstpointer data) {
+        bool gpt = GPOINTER_TO_INT(data);
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        char *before[2], *after[2];
+        Fixture f;
+        RepairResult res;
+        LdmPack *p;
+
+        mkldm_fixture(&f, gpt);
+        judge_ok(&f);
+        volume_sums(&f, before);
+
+        transact(&f, edit_flag_mkldm, 0, NULL);
+        p = scan_pack(&f, &scan);
+        scribble_extent(&f, find_volume(p, "Mirror")->plexes[1]->columns[0].extents[0]->name, 0, 2 << 20);
+        scribble_extent(&f, find_volume(p, "Parity")->plexes[0]->columns[1].extents[0]->name, 1 << 20, 2 << 20);
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.volumes_touched, ==, 2);
+        g_assert_cmpuint(res.bytes_repaired, ==, (16u << 20) + (12u << 20));
+        judge_ok(&f);
+        volume_sums(&f, after);
+        for (int i = 0; i < 2; i++) {
+                g_assert_cmpstr(after[i], ==, before[i]);
+                g_free(before[i]);
+                g_free(after[i]);
+        }
+        fixture_done(&f);
+}
+
 static void test_bad_request(void) {
         RepairRequest req = {};
         RepairResult res;
@@ -521,5 +625,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
+        g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
+        g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
         return g_test_run();
 }
