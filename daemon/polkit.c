@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "polkit.h"
@@ -195,7 +196,9 @@ int polkit_verify_async(sd_bus_message *call, const char *action, const char *co
         r = polkit_sender_uid(call, &uid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m");
-        if (uid == 0)
+        /* Root, or the daemon's own user (a daemon on a private or user bus, as in the demo
+         * and the tests): such a caller could open the disks itself anyway. */
+        if (uid == 0 || uid == geteuid())
                 return 1;
 
         q = registry_find(*registry, call);

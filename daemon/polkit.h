@@ -4,8 +4,8 @@
 /* polkit.h: asynchronous polkit authorisation of D-Bus method calls. A method handler asks
  * polkit_verify_async(); the first time it starts a CheckAuthorization call and returns 0
  * (the handler returns without replying); when polkitd answers, the original call is queued
- * again and the handler runs a second time, now getting the decision. Root is always allowed;
- * without polkitd on the bus only root is. */
+ * again and the handler runs a second time, now getting the decision. Root (and the daemon's own
+ * user) is always allowed; without polkitd on the bus nobody else is. */
 
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
