@@ -7,6 +7,7 @@
  * §10.2 rule 2 each intermediate image reads as the old database (steps 1–3: status-2
  * records are not yet active, status-1 records still are) or as the new one (steps 4–6). */
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -179,15 +180,27 @@ static int count_index(uint8_t type) {
         }
 }
 
-/* The in-memory images a transaction writes, one per step. */
+/* The in-memory images a transaction writes: phase 0 is the old committed state, every
+ * later phase belongs to one §11.1 step (steps 1 and 5 have two phases each). */
+#define N_PHASES 9
+static const LdmTxnStep phase_step[N_PHASES] = {
+        0,
+        LDM_TXN_STEP_RECORDS, LDM_TXN_STEP_RECORDS,
+        LDM_TXN_STEP_CHANGE,
+        LDM_TXN_STEP_LOG,
+        LDM_TXN_STEP_COMMIT,
+        LDM_TXN_STEP_CLEANUP, LDM_TXN_STEP_CLEANUP,
+        LDM_TXN_STEP_CLEAN,
+};
+
 typedef struct Images {
-        uint8_t *config[_LDM_TXN_STEP_MAX]; /* [0] = old committed */
-        uint8_t *log[_LDM_TXN_STEP_MAX];
+        uint8_t *config[N_PHASES];
+        uint8_t *log[N_PHASES];
         size_t config_size, log_size;
 } Images;
 
 static void images_free(Images *im) {
-        for (size_t i = 0; i < _LDM_TXN_STEP_MAX; i++) {
+        for (size_t i = 0; i < N_PHASES; i++) {
                 free(im->config[i]);
                 free(im->log[i]);
         }
@@ -204,7 +217,20 @@ static void slot_clear(uint8_t *config, const LdmVmdb *v, uint32_t slot) {
         unaligned_write_be32(s + 4, slot);
 }
 
-/* Step 1: new/changed records into free slots with status 2, replaced ones marked 1. */
+/* Step 1a: the records being replaced or deleted are marked pending deletion (status 1).
+ * This comes before their replacements exist, so that no disk ever holds an active record
+ * and a pending one with the same object ID. */
+static void step_mark(LdmTxn *t, uint8_t *c) {
+        const LdmVmdb *v = &t->db->vmdb;
+
+        for (size_t i = 0; i < t->n_recs; i++) {
+                TxnRecord *tr = &t->recs[i];
+                if (tr->old && (tr->state == TXN_EDITED || tr->state == TXN_DELETED))
+                        unaligned_write_be16(slot_ptr(c, v, tr->old->slots[0]) + VBLK_HEADER, 1);
+        }
+}
+
+/* Step 1b: new and changed records into free slots, pending activation (status 2). */
 static int step_records(LdmTxn *t, uint8_t *c, uint64_t T) {
         const LdmVmdb *v = &t->db->vmdb;
         uint32_t first = v->header_size / v->vblk_size, group = 0, next_free;
@@ -248,16 +274,11 @@ static int step_records(LdmTxn *t, uint8_t *c, uint64_t T) {
                         tr->new_slots[f] = next_free;
                 }
         }
-        for (size_t i = 0; i < t->n_recs; i++) {
-                TxnRecord *tr = &t->recs[i];
-                if (tr->old && (tr->state == TXN_EDITED || tr->state == TXN_DELETED))
-                        unaligned_write_be16(slot_ptr(c, v, tr->old->slots[0]) + VBLK_HEADER, 1);
-        }
         return 0;
 }
 
-/* Step 5: the replaced records' slots become unused, the new ones active (status 0). */
-static void step_cleanup(LdmTxn *t, uint8_t *c) {
+/* Step 5a: the replaced records' slots become unused. */
+static void step_clear(LdmTxn *t, uint8_t *c) {
         const LdmVmdb *v = &t->db->vmdb;
 
         for (size_t i = 0; i < t->n_recs; i++) {
@@ -265,6 +286,15 @@ static void step_cleanup(LdmTxn *t, uint8_t *c) {
                 if (tr->old && (tr->state == TXN_EDITED || tr->state == TXN_DELETED))
                         for (uint16_t f = 0; f < tr->old->n_fragments; f++)
                                 slot_clear(c, v, tr->old->slots[f]);
+        }
+}
+
+/* Step 5b: the new records become plainly active (status 0), once no old copy is left. */
+static void step_activate(LdmTxn *t, uint8_t *c) {
+        const LdmVmdb *v = &t->db->vmdb;
+
+        for (size_t i = 0; i < t->n_recs; i++) {
+                TxnRecord *tr = &t->recs[i];
                 if (tr->n_new_slots > 0)
                         unaligned_write_be16(slot_ptr(c, v, tr->new_slots[0]) + VBLK_HEADER, 0);
         }
@@ -282,14 +312,15 @@ static int build_images(LdmTxn *t, Images *im) {
         LdmVmdb v = db->vmdb;
         uint32_t counts[_LDM_COUNT_MAX];
         LdmKlogPage page;
+        size_t ph = 0;
         int r;
 
         im->config_size = db->config_size;
         im->log_size = db->log_size;
-        for (size_t s = 0; s < _LDM_TXN_STEP_MAX; s++) {
-                im->config[s] = malloc(db->config_size);
-                im->log[s] = malloc(MAX(db->log_size, 512u));
-                if (!im->config[s] || !im->log[s])
+        for (size_t i = 0; i < N_PHASES; i++) {
+                im->config[i] = malloc(db->config_size);
+                im->log[i] = malloc(MAX(db->log_size, 512u));
+                if (!im->config[i] || !im->log[i])
                         return -ENOMEM;
         }
         memcpy(im->config[0], db->config, db->config_size);
@@ -308,42 +339,48 @@ static int build_images(LdmTxn *t, Images *im) {
                         counts[ci]--;
         }
 
-#define NEXT(s) do { memcpy(im->config[s], im->config[(s) - 1], im->config_size);      \
-                     memcpy(im->log[s], im->log[(s) - 1], im->log_size); } while (0)
-        NEXT(LDM_TXN_STEP_RECORDS);
-        r = step_records(t, im->config[LDM_TXN_STEP_RECORDS], T);
+#define NEXT() do { ph++;                                                               \
+                    memcpy(im->config[ph], im->config[ph - 1], im->config_size);        \
+                    memcpy(im->log[ph], im->log[ph - 1], im->log_size); } while (0)
+        NEXT();
+        step_mark(t, im->config[ph]);
+        NEXT();
+        r = step_records(t, im->config[ph], T);
         if (r < 0)
                 return r;
 
-        NEXT(LDM_TXN_STEP_CHANGE);
+        NEXT();
         v.status = LDM_VMDB_CHANGE;
         v.pending_seq = T;
         memcpy(v.pending_counts, counts, sizeof(counts));
-        put_vmdb(im->config[LDM_TXN_STEP_CHANGE], &v);
+        put_vmdb(im->config[ph], &v);
 
-        NEXT(LDM_TXN_STEP_LOG);
+        NEXT();
         page = db->klog[0];
         if (page.n_entries == 0)
                 page.n_entries = 1;
         page.entries[page.n_entries - 1] = (LdmKlogEntry) {
                 .status = 3, .committed = v.committed_seq, .pending = T,
         };
-        ldm_klog_encode(&page, im->log[LDM_TXN_STEP_LOG]);
+        ldm_klog_encode(&page, im->log[ph]);
 
-        NEXT(LDM_TXN_STEP_COMMIT);
+        NEXT();
         v.status = LDM_VMDB_COMMIT;
-        put_vmdb(im->config[LDM_TXN_STEP_COMMIT], &v);
+        put_vmdb(im->config[ph], &v);
 
-        NEXT(LDM_TXN_STEP_CLEANUP);
-        step_cleanup(t, im->config[LDM_TXN_STEP_CLEANUP]);
+        NEXT();
+        step_clear(t, im->config[ph]);
+        NEXT();
+        step_activate(t, im->config[ph]);
 
-        NEXT(LDM_TXN_STEP_CLEAN);
+        NEXT();
         v.status = LDM_VMDB_CLEAN;
         v.committed_seq = T;
         memcpy(v.committed_counts, counts, sizeof(counts));
         v.timestamp = ldm_filetime_now();
-        put_vmdb(im->config[LDM_TXN_STEP_CLEAN], &v);
+        put_vmdb(im->config[ph], &v);
 #undef NEXT
+        assert(ph == N_PHASES - 1);
         return 0;
 }
 
@@ -425,7 +462,7 @@ int ldm_txn_commit(LdmTxn *t, LdmIo *const *ios, LdmDevice *const *devs, size_t 
                         return r;
         }
 
-        for (LdmTxnStep s = LDM_TXN_STEP_RECORDS; s < _LDM_TXN_STEP_MAX; s++) {
+        for (size_t s = 1; s < N_PHASES; s++) {
                 for (size_t i = 0; i < n; i++) {
                         uint64_t co, lo;
 
@@ -444,7 +481,9 @@ int ldm_txn_commit(LdmTxn *t, LdmIo *const *ios, LdmDevice *const *devs, size_t 
                                                     LDM_DIAG_NO_OFFSET, "flush failed: %s",
                                                     strerror(-r)), r;
                 }
-                if (t->stop_after == s)
+                /* Stop after the last phase of the requested step. */
+                if (t->stop_after != 0 && t->stop_after == phase_step[s] &&
+                    (s + 1 == N_PHASES || phase_step[s + 1] != phase_step[s]))
                         return 0;
         }
         return 0;
