@@ -38,6 +38,12 @@ uint64_t ldm_device_rel_offset(const LdmDevice *d, uint64_t rel_sector) {
         return priv_offset(d, d->privhead.priv_start, rel_sector);
 }
 
+/* A diagnosis names where a structure is or should be; a place past the end of a cut-short
+ * device is no place on it. */
+static uint64_t in_device(const LdmDevice *d, uint64_t offset) {
+        return offset < d->size ? offset : LDM_DIAG_NO_OFFSET;
+}
+
 static void add_diag(LdmDevice *d, const LdmDiag *diag) {
         (void) ldm_diag_list_add(&d->diags, diag);
 }
@@ -125,7 +131,15 @@ static int probe_privheads(LdmIo *io, LdmDevice *d) {
                 }
         if (d->privhead_used == _LDM_PRIVHEAD_COPY_MAX) {
                 d->privhead_used = LDM_PRIVHEAD_COPY_2047;
-                return -EBADMSG;
+                /* Each invalid copy has its own diagnosis; when every copy is absent (a
+                 * device cut short) say so once. */
+                for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
+                        if (d->privhead_state[i] == -EBADMSG)
+                                return -EBADMSG;
+                return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "PRIVHEAD", d->path,
+                                          in_device(d, priv_offset(d, priv, LDM_PRIVHEAD_REL_A)),
+                                          "no PRIVHEAD copy on the device (rel 2047, rel 1856%s are absent)",
+                                          d->label.type == LDM_LABEL_MBR ? ", LBA 6" : "") ?: -EBADMSG;
         }
         d->privhead = d->privheads[d->privhead_used];
 
@@ -200,12 +214,14 @@ static int probe_tocs(LdmIo *io, LdmDevice *d) {
                         d->toc_used = (LdmTocSlot) best;
                         found = true;
                         (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path,
-                                                  ldm_device_rel_offset(d, d->privhead.toc_lba[0]),
+                                                  in_device(d, ldm_device_rel_offset(d, d->privhead.toc_lba[0])),
                                                   "no valid TOCBLOCK at the rel sectors %" PRIu64 "/%" PRIu64 " the PRIVHEAD names; using rel %" PRIu64,
                                                   d->privhead.toc_lba[0], d->privhead.toc_lba[1], toc_rel[best]);
                 }
         if (!found)
-                return -EBADMSG;
+                return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path,
+                                          in_device(d, ldm_device_rel_offset(d, d->privhead.toc_lba[0])),
+                                          "no valid TOCBLOCK with the PRIVHEAD's region sizes at rel 1, 2, 2045 or 2046") ?: -EBADMSG;
         d->toc = d->tocs[d->toc_used];
         return 0;
 }
@@ -218,8 +234,10 @@ static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint8_t 
 
         if (mul_u64_overflow(rg->size, d->sector_size, &len) || len > SIZE_MAX ||
             off > d->size || d->size - off < len)
-                return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path, off,
-                                          "region \"%s\" (%" PRIu64 " sectors) leaves the device", rg->name, rg->size) ?: -EBADMSG;
+                /* Named at the TOCBLOCK entry that places the region (read, so on the device). */
+                return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path,
+                                          ldm_device_rel_offset(d, toc_rel[d->toc_used]) + 0x24 + 34 * (rg - d->toc.regions) + 0x0A,
+                                          "region \"%s\" (%" PRIu64 "+%" PRIu64 " sectors) leaves the device", rg->name, rg->start, rg->size) ?: -EBADMSG;
         buf = malloc(len ? len : 1);
         if (!buf)
                 return -ENOMEM;

@@ -29,6 +29,9 @@ static void violation(Ctx *c, const char *rule, uint64_t offset, const char *fmt
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         snprintf(structure, sizeof(structure), "rule %s", rule);
+        /* A copy missing because the device ends early has no offset on it. */
+        if (offset != LDM_DIAG_NO_OFFSET && offset >= c->d->size)
+                offset = LDM_DIAG_NO_OFFSET;
         c->n++;
         if (ldm_diag_list_addf(c->out, LDM_DIAG_ERROR, structure, c->d->path, offset, "%s", msg) < 0)
                 c->error = -ENOMEM;
