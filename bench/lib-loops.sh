@@ -64,6 +64,7 @@ bench_setup() {
                 dev=$(losetup -f --show "$img")
                 BENCH_LOOPS="$BENCH_LOOPS $dev"
         done
+        # shellcheck disable=SC2034 # used by the scripts that source this file
         BENCH_N=$((BENCH_PACKS * BENCH_DISKS))
 }
 

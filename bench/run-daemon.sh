@@ -20,6 +20,7 @@ build=${1:?usage: run-daemon.sh BUILD_DIR [RUNS] [udev|images]}
 runs=${2:-5}
 mode=${3:-udev}
 here=$(dirname "$0")
+# shellcheck source=bench/lib-loops.sh
 . "$here/lib-loops.sh"
 bench_require_root
 command -v dbus-daemon >/dev/null || { echo "$0: dbus-daemon not installed" >&2; exit 77; }
@@ -96,5 +97,5 @@ echo "ldmd ($mode coldplug, $BENCH_N disks, $runs runs, median): coldplug" \
      "RSS after a client read every disk $rssq KiB, peak (VmHWM) $hwm KiB"
 echo "reference: ldmtool scan, cold: $(echo "$ref_t" | awk '{ printf "%.1f ms", $1 * 1e3 }'), peak RSS $ref_rss KiB"
 echo "RESULT coldplug-$BENCH_N-$mode-s $cold $ref_t $(echo "$ref_t $cold" | awk '{ printf "%.2f", $1 / $2 }') -"
-echo "RESULT idle-rss-$BENCH_N-kib $rss $ref_rss $(echo "$ref_rss $rss" | awk '{ printf "%.2f", $1 / $2 }') -"
-echo "RESULT peak-rss-$BENCH_N-kib $hwm $ref_rss $(echo "$ref_rss $hwm" | awk '{ printf "%.2f", $1 / $2 }') -"
+echo "RESULT idle-rss-$BENCH_N-$mode-kib $rss $ref_rss $(echo "$ref_rss $rss" | awk '{ printf "%.2f", $1 / $2 }') -"
+echo "RESULT peak-rss-$BENCH_N-$mode-kib $hwm $ref_rss $(echo "$ref_rss $hwm" | awk '{ printf "%.2f", $1 / $2 }') -"

@@ -6,8 +6,13 @@
 # Both sides are timed as whole processes (fork to exit, stdout to /dev/null) by
 # build/bench/scan-bench --exec: ours is `scan-bench --runs 1 DEVICES`, one ldm_scan_paths()
 # in a fresh process; the runs of the two alternate so drift hits both alike.
-#   cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every run;
-#   warm: the same devices read again straight away.
+#   cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every run:
+#     every read goes to the disk under the image files;
+#   warm: the image files are in the page cache, but the kernel drops a block device's own
+#     cache on its last close, so every read still goes through the loop driver (as a daemon
+#     or tool opening an otherwise unused disk sees it);
+#   hot: another process (`scan-bench --hold`) keeps all 64 devices open, so their page
+#     cache survives between runs: no I/O at all, the CPU cost of parsing alone.
 # The in-process time of ldm_scan_paths() alone is printed for information.
 # Last lines: "RESULT metric ours baseline ratio target" for bench/run-all.sh, where ratio is
 # baseline time / our time (> 1: we are faster).
@@ -15,13 +20,23 @@ set -eu
 build=${1:?usage: run-scan.sh BUILD_DIR [RUNS]}
 runs=${2:-7}
 here=$(dirname "$0")
+# shellcheck source=bench/lib-loops.sh
 . "$here/lib-loops.sh"
 bench_require_root
 command -v ldmtool >/dev/null || { echo "$0: ldmtool not installed" >&2; exit 77; }
 sb="$build/bench/scan-bench"
 [ -x "$sb" ] || { echo "$0: $sb not built" >&2; exit 1; }
 
-trap bench_cleanup EXIT
+holder=""
+cleanup() {
+        if [ -n "$holder" ]; then
+                kill "$holder" 2>/dev/null || true
+                wait "$holder" 2>/dev/null || true
+                holder=""
+        fi
+        bench_cleanup
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
 bench_setup "$build"
 log="$BENCH_DIR/stderr.log"
@@ -39,19 +54,20 @@ if [ "$found" != "found packs $BENCH_PACKS devices $BENCH_N invalid 0" ] || [ "$
 fi
 
 # one_run MODE CMD...: one timed run of CMD (cold: caches dropped first); prints seconds.
+# (sh has no local variables: the names here are one_run's own.)
 one_run() {
-        mode=$1
+        or_drop=""
+        [ "$1" = cold ] && or_drop="--drop-caches"
         shift
-        drop=""
-        [ "$mode" = cold ] && drop="--drop-caches"
-        "$sb" --exec --runs 1 $drop -- "$@" 2>>"$log" | awk '$1 == "median" { print $2 }'
+        # shellcheck disable=SC2086
+        "$sb" --exec --runs 1 $or_drop -- "$@" 2>>"$log" | awk '$1 == "median" { print $2 }'
 }
 
 measure() {
         mode=$1
         : >"$BENCH_DIR/$mode.ours"
         : >"$BENCH_DIR/$mode.base"
-        if [ "$mode" = warm ]; then
+        if [ "$mode" != cold ]; then
                 # shellcheck disable=SC2086
                 one_run warm "$sb" --runs 1 $BENCH_LOOPS >/dev/null
                 # shellcheck disable=SC2086
@@ -70,11 +86,22 @@ measure() {
         ratio=$(echo "$base $ours" | awk '{ printf "%.2f", $1 / $2 }')
         echo "$mode ($runs runs, median): ours $(echo "$ours" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
              "ldmtool scan $(echo "$base" | awk '{ printf "%.1f ms", $1 * 1e3 }'), ldmtool/ours $ratio"
-        eval "${mode}_ours=\$ours ${mode}_base=\$base ${mode}_ratio=\$ratio"
+        echo "RESULT scan-$BENCH_N-$mode-s $ours $base $ratio >=10" >>"$BENCH_DIR/results"
 }
 
+: >"$BENCH_DIR/results"
 measure cold
 measure warm
+# Hot: hold every device open; "held" on the fifo means all are open.
+mkfifo "$BENCH_DIR/held"
+# shellcheck disable=SC2086
+"$sb" --hold $BENCH_LOOPS >"$BENCH_DIR/held" &
+holder=$!
+read -r _ <"$BENCH_DIR/held"
+measure hot
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+holder=""
 
 # shellcheck disable=SC2086
 inproc_cold=$("$sb" --runs "$runs" --drop-caches $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
@@ -86,6 +113,4 @@ echo "ldm_scan_paths() alone, in process: cold $(echo "$inproc_cold" | awk '{ pr
 rss=$("$sb" --exec --runs 1 -- ldmtool scan $BENCH_LOOPS 2>>"$log" | awk '$1 == "maxrss" { print $2 }')
 echo "ldmtool scan peak RSS: $rss KiB"
 
-echo "RESULT scan-$BENCH_N-cold-s $cold_ours $cold_base $cold_ratio >=10"
-echo "RESULT scan-$BENCH_N-warm-s $warm_ours $warm_base $warm_ratio >=10"
-echo "RESULT ldmtool-scan-$BENCH_N-maxrss-kib - $rss - -"
+cat "$BENCH_DIR/results"

@@ -41,6 +41,8 @@ run() {
         if [ -n "$deg" ]; then
                 echo "RESULT volume-$layout$n-degraded-MBps $deg $dd_rate" | awk '{ printf "%s %.0f %.0f %.2f -\n", $1 " " $2, $3 / 1e6, $4 / 1e6, $3 / $4 }'
         fi
+        # shellcheck disable=SC2086
+        rm -f $files   # one layout's files at a time: 1024 MiB volumes need ~2 GiB, not ~7
 }
 
 run raid5 3 128

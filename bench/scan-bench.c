@@ -8,6 +8,9 @@
  *   scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]
  *       times COMMAND from fork to exit, N times (stdout to /dev/null), e.g. `ldmtool scan`
  *       or `scan-bench --runs 1` itself, so that both sides pay for process start-up;
+ *   scan-bench --hold PATH...
+ *       opens every PATH and sleeps until killed: the kernel drops a block device's page
+ *       cache on its last close, so only while someone holds it open is a second read "hot";
  *
  * --drop-caches writes 3 to /proc/sys/vm/drop_caches (after sync) before every run, so every
  * run reads from the disk (root only). Output, one fact per line, for bench/run-scan.sh:
@@ -106,9 +109,23 @@ static int exec_once(char **argv, double *ret_time, long *ret_maxrss) {
         return 0;
 }
 
+/* Keeps every path open until a signal ends the process. */
+static int hold(char **paths, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (open(paths[i], O_RDONLY | O_CLOEXEC) < 0) {
+                        fprintf(stderr, "cannot open %s: %m\n", paths[i]);
+                        return 1;
+                }
+        printf("held %zu\n", n);
+        fflush(stdout);
+        for (;;)
+                pause();
+}
+
 static void help(void) {
         printf("Usage: scan-bench [--runs N] [--drop-caches] PATH...\n"
-               "       scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]\n");
+               "       scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]\n"
+               "       scan-bench --hold PATH...\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -116,10 +133,11 @@ int main(int argc, char *argv[]) {
                 { "runs", required_argument, NULL, 'r' },
                 { "drop-caches", no_argument, NULL, 'd' },
                 { "exec", no_argument, NULL, 'e' },
+                { "hold", no_argument, NULL, 'H' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        bool drop = false, exec_mode = false;
+        bool drop = false, exec_mode = false, hold_mode = false;
         size_t runs = 5;
         double *times;
         long maxrss = 0;
@@ -136,6 +154,7 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'd': drop = true; break;
                 case 'e': exec_mode = true; break;
+                case 'H': hold_mode = true; break;
                 case 'h': help(); return 0;
                 default: return 2;
                 }
@@ -143,6 +162,8 @@ int main(int argc, char *argv[]) {
                 help();
                 return 2;
         }
+        if (hold_mode)
+                return hold(argv + optind, (size_t) (argc - optind));
         times = calloc(runs, sizeof(double));
         if (!times)
                 return 1;

@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Every benchmark, one table of ratios against a baseline measured in the same run. As root:
+#   bench/run-all.sh BUILD_DIR [LOG]
+# Runs bench/run-volume.sh, run-scan.sh, run-daemon.sh (and the ones listed under TODO once
+# they exist), collects their "RESULT metric ours baseline ratio target" lines and prints
+# the machine, then the table. ratio > 1 always means we are better than the baseline
+# (baseline/ours for times and memory, ours/baseline for throughput). The full output of
+# each benchmark goes to LOG (default: a file in /var/tmp, named at the end).
+set -eu
+build=${1:?usage: run-all.sh BUILD_DIR [LOG]}
+here=$(dirname "$0")
+log=${2:-$(mktemp /var/tmp/ldmd-bench-XXXXXX.log)}
+if [ "$(id -u)" -ne 0 ]; then
+        echo "$0: needs root (loop devices, drop_caches)" >&2
+        exit 77
+fi
+ninja -C "$build" bench/volume-read bench/scan-bench bench/daemon-bench daemon/ldmd tools/mkldm >/dev/null
+
+# name:command; each prints RESULT lines on stdout.
+benches="volume:$here/run-volume.sh $build 1024
+scan:$here/run-scan.sh $build 7
+daemon-udev:$here/run-daemon.sh $build 5 udev
+daemon-images:$here/run-daemon.sh $build 5 images"
+# TODO(issue 6): once Pack.Recover()/Verify() and jobs exist, add here:
+#   recover:$here/run-recover.sh $build   mirror resync and RAID-5 rebuild of one pack through
+#       ldmd (Recover() to Job 100 %) in MB/s against `dd` copying the same extents, and the
+#       time to a first progress signal;
+#   verify:$here/run-verify.sh $build     Verify() scrub throughput against reading the same
+#       extents with dd;
+#   jobs:$here/run-jobs.sh $build         idle RSS and CPU of ldmd with a job running, progress
+#       signals per second (≤ 4 by dbus-api.md).
+# They must print "RESULT metric ours baseline ratio target" lines like the others.
+todo="recover verify jobs"
+
+: >"$log"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+results=""
+failed=""
+oldifs=$IFS
+IFS='
+'
+for b in $benches; do
+        IFS=$oldifs
+        name=${b%%:*}
+        cmd=${b#*:}
+        echo "== $name: $cmd" | tee -a "$log" >&2
+        # shellcheck disable=SC2086
+        if out=$(sh $cmd 2>>"$log"); then
+                echo "$out" >>"$log"
+                results="$results$(echo "$out" | grep '^RESULT ' || true)
+"
+        else
+                echo "$out" >>"$log"
+                failed="$failed $name"
+                echo "   $name FAILED (see $log)" >&2
+        fi
+        IFS='
+'
+done
+IFS=$oldifs
+
+echo
+echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))," \
+     "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)," \
+     "$(date -u '+%Y-%m-%d %H:%M UTC'), load average $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
+echo
+# Units come from the metric's suffix: -s shown in ms, -kib in MiB, -MBps as MB/s.
+echo "$results" | awk '
+        BEGIN { printf "%-34s %12s %12s %8s %8s\n", "metric", "ours", "baseline", "ratio", "target" }
+        $1 == "RESULT" {
+                m = $2; o = $3; b = $4
+                if (m ~ /-s$/)        { sub(/-s$/, " (ms)", m); if (o != "-") o = sprintf("%.1f", o * 1e3); if (b != "-") b = sprintf("%.1f", b * 1e3) }
+                else if (m ~ /-kib$/) { sub(/-kib$/, " (MiB)", m); if (o != "-") o = sprintf("%.1f", o / 1024); if (b != "-") b = sprintf("%.1f", b / 1024) }
+                else if (m ~ /-MBps$/) sub(/-MBps$/, " (MB/s)", m)
+                printf "%-34s %12s %12s %8s %8s\n", m, o, b, $5, $6
+        }'
+for t in $todo; do
+        printf "%-34s %12s\n" "$t" "(TODO: needs Recover/jobs)"
+done
+echo
+echo "baselines: volume = dd of the same extents; scan = ldmtool scan of the same devices;"
+echo "daemon = ldmtool scan of the same devices, cold (a one-shot reader of the same metadata)."
+echo "full output: $log"
+[ -z "$failed" ] || { echo "failed:$failed" >&2; exit 1; }
