@@ -160,6 +160,17 @@ static int settle(LdmDatabase *db) {
         return ldm_database_serialize(db);
 }
 
+/* In flight by its VMDB, or by records a cut transaction left behind (§11.1 step 1 writes
+ * status-1/2 records before the VMDB says anything). */
+static bool needs_settling(const LdmDatabase *db) {
+        if (ldm_database_in_flight(db))
+                return true;
+        for (size_t i = 0; i < db->n_records; i++)
+                if (db->records[i].update_status != 0)
+                        return true;
+        return false;
+}
+
 /* The authoritative clean image: the authority's copy, settled if it was in flight. */
 static int clean_image(RepairContext *c, LdmDatabase **ret) {
         const LdmDatabase *a = c->pack->db;
@@ -172,7 +183,7 @@ static int clean_image(RepairContext *c, LdmDatabase **ret) {
                                c->pack->authority ? c->pack->authority->path : "", 0, 0, ret, &diag);
         if (r < 0)
                 return r;
-        if (ldm_database_in_flight(*ret)) {
+        if (needs_settling(*ret)) {
                 r = settle(*ret);
                 if (r < 0) {
                         *ret = ldm_database_free(*ret);
@@ -223,6 +234,18 @@ static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) 
         return 1;
 }
 
+/* A copy at the authoritative generation, or caught in the middle of the very transaction
+ * that produced it (§11.1 applies each step to every disk before the next, so a copy at
+ * "change" whose pending ID is the authority's committed ID missed nothing but the last
+ * steps of that metadata transaction — no data write). */
+static bool same_generation(const LdmDevice *dev, uint64_t seq) {
+        if (!dev->db)
+                return false;
+        if (dev->effective_committed == seq)
+                return true;
+        return ldm_database_in_flight(dev->db) && dev->db->vmdb.pending_seq == seq;
+}
+
 /* Phases A and C: copies that `select` picks and that differ from the image. */
 static int sync_copies(RepairContext *c, bool current_generation) {
         _cleanup_(ldm_database_freep) LdmDatabase *img = NULL;
@@ -235,8 +258,7 @@ static int sync_copies(RepairContext *c, bool current_generation) {
                 return r;
         n = pack_devices(c, devs, ELEMENTSOF(devs));
         for (size_t i = 0; i < n; i++) {
-                bool current = devs[i]->db && devs[i]->effective_committed == c->pack->committed_seq &&
-                               devs[i] != NULL;
+                bool current = same_generation(devs[i], c->pack->committed_seq);
 
                 if (current != current_generation || copy_equal(devs[i], img))
                         continue;

@@ -494,6 +494,64 @@ static void test_verify_counts(void) {
         fixture_done(&f);
 }
 
+/* Power cut after the k-th write of a Recover (a disk behind by one transaction and its
+ * plex overwritten): every later write fails, the job stops there; a second Recover must
+ * reach the same healthy pack whatever k was. */
+static atomic_uint writes_left;
+static atomic_uint writes_seen;
+static int cut_hook(void *ud, LdmIo *io, LdmIoOp op, uint64_t offset, const void *buf, size_t len) {
+        if (op == LDM_IO_OP_READ)
+                return 0;
+        if (op == LDM_IO_OP_WRITE)
+                atomic_fetch_add(&writes_seen, 1);
+        if (atomic_load(&writes_left) == 0)
+                return -EIO;
+        if (op == LDM_IO_OP_WRITE)
+                atomic_fetch_sub(&writes_left, 1);
+        return 0;
+}
+
+static void power_cut_once(unsigned cut, unsigned *ret_total) {
+        Fixture f;
+        RepairResult res;
+        bool counting = cut == UINT_MAX;
+
+        fixture_init(&f, true);
+        transact(&f, edit_touch_volume1, 0, "mirrored-2.img");
+        scribble_extent(&f, "Disk6-01", 4 << 20, 1 << 20);
+
+        atomic_store(&writes_seen, 0);
+        atomic_store(&writes_left, cut);
+        ldm_io_set_fault_hook(cut_hook, NULL);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        ldm_io_set_fault_hook(NULL, NULL);
+        if (counting) {
+                g_assert_cmphex(res.hresult, ==, VDS_S_OK);
+                *ret_total = atomic_load(&writes_seen);
+        } else {
+                g_assert_cmphex(res.hresult, !=, VDS_S_OK);
+                recover_ok(&f, &res);
+        }
+        assert_healthy(&f, NULL);
+        fixture_done(&f);
+}
+
+static void test_power_cut(void) {
+        /* Early cuts land in the metadata sync (markers, copies), middle ones in the data
+         * copy, the last ones in the final transaction. */
+        static const unsigned early[] = { 0, 1, 2, 3, 5, 8, 13, 21, 34, 55 };
+        static const unsigned from_end[] = { 1, 3, 6, 10, 15, 25 };
+        unsigned total = 0;
+
+        power_cut_once(UINT_MAX, &total);
+        g_test_message("a full Recover issued %u writes", total);
+        g_assert_cmpuint(total, >, 100);
+        for (size_t i = 0; i < ELEMENTSOF(early); i++)
+                power_cut_once(early[i], NULL);
+        for (size_t i = 0; i < ELEMENTSOF(from_end); i++)
+                power_cut_once(total - from_end[i], NULL);
+}
+
 /* ---- packs made by mkldm: 4 disks, a mirror and a 3-column RAID-5 that share disk 2,
  * filled with a pattern through the volume writer (which keeps parity right). ---- */
 
@@ -625,6 +683,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
+        g_test_add_func("/repair/slow/power-cut", test_power_cut);
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
         g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
         return g_test_run();
