@@ -88,6 +88,10 @@ int repair_commit(RepairContext *c);
 
 /* repair.c: re-probes req->paths and finds the pack (replacing c->scan/c->pack). */
 int repair_rescan(RepairContext *c);
+/* Opens one device; on failure the result's message names the disk and why (held devices:
+ * VDS_E_DEVICE_IN_USE). O_DIRECT falls back to buffered I/O where unsupported. */
+int repair_open_device(RepairContext *c, const char *name, const char *path, LdmIoFlags flags,
+                       LdmIo **ret);
 /* Opens (flags) / closes an LdmIo for every present disk of the pack. */
 int repair_open_disks(RepairContext *c, LdmIoFlags flags);
 void repair_close_disks(RepairContext *c);

@@ -72,7 +72,7 @@ static int fix_headers(RepairContext *c, LdmDevice *dev) {
                 if (dev->privhead_state[k] == 0 && memcmp(dev->privheads[k].raw, ph, LDM_SECTOR) == 0)
                         continue;
                 if (!io) {
-                        r = ldm_io_open(dev->path, LDM_IO_WRITE, &io);
+                        r = repair_open_device(c, NULL, dev->path, LDM_IO_WRITE, &io);
                         if (r < 0)
                                 return r;
                 }
@@ -94,7 +94,7 @@ static int fix_headers(RepairContext *c, LdmDevice *dev) {
                 } else
                         continue;
                 if (!io) {
-                        r = ldm_io_open(dev->path, LDM_IO_WRITE, &io);
+                        r = repair_open_device(c, NULL, dev->path, LDM_IO_WRITE, &io);
                         if (r < 0)
                                 return r;
                 }
@@ -215,7 +215,7 @@ static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) 
         cfg_off = (priv + cfg->start) * LDM_SECTOR;
         log_off = (priv + log->start) * LDM_SECTOR;
 
-        r = ldm_io_open(dev->path, LDM_IO_WRITE, &io);
+        r = repair_open_device(c, NULL, dev->path, LDM_IO_WRITE, &io);
         if (r < 0)
                 return r;
         r = ldm_io_pwrite(io, img->log, img->log_size, log_off);
@@ -312,7 +312,7 @@ static int mark_behind(RepairContext *c) {
                 LdmDevice *dev = c->pack->disks[i].device;
                 if (!dev || dev->effective_committed != c->pack->committed_seq)
                         continue;
-                r = ldm_io_open(dev->path, LDM_IO_WRITE, &ios[n]);
+                r = repair_open_device(c, c->pack->disks[i].name, dev->path, LDM_IO_WRITE, &ios[n]);
                 if (r < 0)
                         goto out;
                 devs[n++] = dev;

@@ -83,6 +83,23 @@ void repair_close_disks(RepairContext *c) {
         c->ios = NULL;
 }
 
+int repair_open_device(RepairContext *c, const char *name, const char *path, LdmIoFlags flags,
+                       LdmIo **ret) {
+        int r;
+
+        r = ldm_io_open(path, flags, ret);
+        /* O_DIRECT is an optimisation; file systems without it (tmpfs) still work. */
+        if (r == -EINVAL && (flags & LDM_IO_DIRECT))
+                r = ldm_io_open(path, flags & ~LDM_IO_DIRECT, ret);
+        if (r == -EBUSY) {
+                set_message(c, "Disk %s (%s) is in use: a partition is mounted or the device is held by a device-mapper/md mapping or another program; not written",
+                            name ?: "?", path);
+                c->res->hresult = VDS_E_DEVICE_IN_USE;
+        } else if (r < 0)
+                set_message(c, "Cannot open disk %s (%s): %s", name ?: "?", path, strerror(-r));
+        return r;
+}
+
 int repair_open_disks(RepairContext *c, LdmIoFlags flags) {
         int r;
 
@@ -96,19 +113,8 @@ int repair_open_disks(RepairContext *c, LdmIoFlags flags) {
 
                 if (!dev)
                         continue;
-                r = ldm_io_open(dev->path, flags, &c->ios[i]);
-                /* O_DIRECT is an optimisation; file systems without it (tmpfs) still work. */
-                if (r == -EINVAL && (flags & LDM_IO_DIRECT))
-                        r = ldm_io_open(dev->path, flags & ~LDM_IO_DIRECT, &c->ios[i]);
-                if (r == -EBUSY) {
-                        set_message(c, "Disk %s (%s) is in use: a partition is mounted or the device is held by a device-mapper/md mapping",
-                                    c->pack->disks[i].name, dev->path);
-                        c->res->hresult = VDS_E_DEVICE_IN_USE;
-                }
+                r = repair_open_device(c, c->pack->disks[i].name, dev->path, flags, &c->ios[i]);
                 if (r < 0) {
-                        if (c->res->message[0] == 0)
-                                set_message(c, "Cannot open disk %s (%s): %s", c->pack->disks[i].name,
-                                            dev->path, strerror(-r));
                         repair_close_disks(c);
                         return r;
                 }
