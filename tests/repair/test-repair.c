@@ -46,7 +46,7 @@ typedef struct Fixture {
         LdmGuid guid;
         char *dir;
         char *state;
-        char *paths[N_IMAGES];
+        char *paths[16];
         size_t n_paths;
 } Fixture;
 
@@ -109,8 +109,8 @@ static void transact(const Fixture *f, EditFn edit, LdmTxnStep stop_after, const
         _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
         _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
         LdmPack *p = scan_pack(f, &scan);
-        LdmIo *ios[N_IMAGES];
-        LdmDevice *devs[N_IMAGES];
+        LdmIo *ios[16];
+        LdmDevice *devs[16];
         size_t n = 0;
         LdmDiag diag = {};
 
@@ -657,6 +657,70 @@ static void test_mkldm(gconstpointer data) {
         fixture_done(&f);
 }
 
+/* ---- the 2003 R2 pack: 10 MBR disks, records split over two VBLK fragments, four
+ * TOCBLOCKs per disk (two current, two older). ---- */
+
+static const char *const images_2003[] = {
+        "ldm-2003r2-simple-1.img", "ldm-2003r2-spanned-1.img", "ldm-2003r2-spanned-2.img",
+        "ldm-2003r2-striped-1.img", "ldm-2003r2-striped-2.img", "ldm-2003r2-mirrored-1.img",
+        "ldm-2003r2-mirrored-2.img", "ldm-2003r2-raid5-1.img", "ldm-2003r2-raid5-2.img",
+        "ldm-2003r2-raid5-3.img",
+};
+
+static const struct {
+        const char *name, *sha256;
+} gold_2003[] = {
+        { "Volume1", "6b5398dca1f9671f6e483ceb2491a76a74aa33dc2e3f30147efe2720ffe7bb3a" },
+        { "Volume2", "125be910bcd26819400f505323d777d2a7d06d7017237adf61848bafd5c55278" },
+        { "Stripe1", "4d09261ddb47c1ad0625326032b6a1e86f9a24192cecab10c59dc7c4ee673ddb" },
+        { "Volume3", "b0aec653c2eb833d937b58bbf1d52fad836465faa771225e7d5be8f8e542763b" },
+        { "Raid1", "4f9ff1f8e6e7684c6e2f7856ae38c76212f4090eded9c3af8b652be55c718f97" },
+        { "Volume4", "0610313ce7e5c74dc12685195570231838db1bc72c26f07bef246338ef0e4263" },
+};
+
+static void edit_flag_2003(LdmPack *p, LdmTxn *t) {
+        set_partition_flag(p, t, "Disk7-01", LDM_PARTITION_FLAG_RECOVER);
+        set_partition_flag(p, t, "Disk9-01", LDM_PARTITION_FLAG_RECOVER);
+}
+
+static void test_pack_2003(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        Fixture f = { .dir = test_tmpdir() };
+        RepairResult res;
+        LdmPack *p;
+
+        g_assert_cmpint(guid_from_string("03c0c4fc-8b6f-402b-9431-4be2e5823b1c", &f.guid), ==, 0);
+        f.state = g_build_filename(f.dir, "state", NULL);
+        g_assert_cmpint(g_mkdir(f.state, 0700), ==, 0);
+        for (size_t i = 0; i < ELEMENTSOF(images_2003); i++) {
+                g_autofree char *src = test_real_image(images_2003[i]);
+                f.paths[f.n_paths] = g_build_filename(f.dir, images_2003[i], NULL);
+                test_copy_file(src, f.paths[f.n_paths++]);
+        }
+
+        /* Disk1 misses a transaction; the mirror's second plex and RAID-5 column 1 are
+         * marked stale and overwritten. */
+        transact(&f, edit_touch_volume1, 0, "simple-1.img");
+        transact(&f, edit_flag_2003, 0, "simple-1.img");
+        scribble_extent(&f, "Disk7-01", 0, 2 << 20);
+        scribble_extent(&f, "Disk9-01", 10 << 20, 2 << 20);
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.disks_synced, ==, 1);
+        g_assert_cmpuint(res.volumes_touched, ==, 2);
+        g_assert_cmpuint(res.bytes_repaired, ==, 2 * 96256u * 512u);
+        judge_ok(&f);
+
+        p = scan_pack(&f, &scan);
+        g_assert_nonnull(p);
+        g_assert_cmpuint(p->n_devices, ==, ELEMENTSOF(images_2003));
+        for (size_t i = 0; i < ELEMENTSOF(gold_2003); i++) {
+                g_autofree char *sum = volume_sha256(find_volume(p, gold_2003[i].name));
+                g_assert_cmpstr(sum, ==, gold_2003[i].sha256);
+        }
+        fixture_done(&f);
+}
+
 static void test_bad_request(void) {
         RepairRequest req = {};
         RepairResult res;
@@ -684,6 +748,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
         g_test_add_func("/repair/slow/power-cut", test_power_cut);
+        g_test_add_func("/repair/slow/pack-2003", test_pack_2003);
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
         g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
         return g_test_run();
