@@ -87,6 +87,13 @@ static void add_invalid(LdmScan *s, LdmDevice *d) {
         s->invalid[s->n_invalid++] = d;
 }
 
+/* Where the PRIVHEAD copy in use lies. */
+static uint64_t privhead_offset(const LdmDevice *d) {
+        if (d->privhead_used == LDM_PRIVHEAD_COPY_LBA6)
+                return (uint64_t) LDM_PRIVHEAD_MBR_LBA * d->sector_size;
+        return ldm_device_rel_offset(d, d->privhead_used == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
+}
+
 static bool in_disk_records(const LdmDatabase *db, const LdmGuid *disk_guid) {
         for (size_t i = 0; i < db->n_records; i++)
                 if (db->records[i].type == LDM_RECORD_DISK &&
@@ -116,8 +123,16 @@ static int build_group(LdmScan *s, const LdmGuid *group) {
                 LdmDevice *d = members[i];
                 if (authority && d->db && in_disk_records(authority->db, &d->privhead.disk_guid))
                         joined[n_joined++] = d;
-                else
+                else {
+                        /* A device without a database has its diagnosis already; one whose
+                         * disk the pack does not know needs one saying so. */
+                        if (authority && d->db)
+                                (void) ldm_diag_list_addf(&s->diags, LDM_DIAG_ERROR, "PRIVHEAD", d->path,
+                                                          privhead_offset(d) + 0x30,
+                                                          "disk GUID %s is not among the Disk records of the pack's database (from %s)",
+                                                          GUID_TO_STRING(&d->privhead.disk_guid), authority->path);
                         add_invalid(s, d);
+                }
         }
         if (!authority)
                 return 0;

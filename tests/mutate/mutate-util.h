@@ -124,3 +124,7 @@ const LdmDatabase *m_db(const MImage *img);
 const LdmRecord *m_record_by_type(const MImage *img, LdmRecordType t, unsigned nth);
 
 void m_report(MCtx *c, const char *test);
+
+/* The test cases of mutate-records.c and mutate-pack.c. */
+void m_register_records(void);
+void m_register_pack(void);

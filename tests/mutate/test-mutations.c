@@ -382,6 +382,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/mutate/privhead", test_privhead);
         g_test_add_func("/mutate/tocblock", test_tocblock);
         g_test_add_func("/mutate/vmdb", test_vmdb);
+        m_register_records();
         int r = g_test_run();
         return m_ctx()->n_failures > 0 ? 1 : r;
 }
