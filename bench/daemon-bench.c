@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
@@ -220,6 +221,8 @@ static int one_run(const char *address, char **cmd, char **devices, size_t n_dev
                 goto out;
         }
         if (pid == 0) {
+                /* If we die (Ctrl-C in the middle of a run), the daemon goes too. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
                 execvp(cmd[0], cmd);
                 _exit(127);
         }

@@ -15,7 +15,12 @@ if [ "$(id -u)" -ne 0 ]; then
         echo "$0: needs root (loop devices, drop_caches)" >&2
         exit 77
 fi
-ninja -C "$build" bench/volume-read bench/scan-bench bench/daemon-bench daemon/ldmd tools/mkldm >/dev/null
+: >"$log"
+if ! ninja -C "$build" bench/volume-read bench/scan-bench bench/daemon-bench daemon/ldmd tools/mkldm >>"$log" 2>&1; then
+        cat "$log" >&2
+        echo "$0: build failed" >&2
+        exit 1
+fi
 
 # name:command; each prints RESULT lines on stdout.
 benches="volume:$here/run-volume.sh $build 1024
@@ -33,7 +38,6 @@ daemon-images:$here/run-daemon.sh $build 5 images"
 # They must print "RESULT metric ours baseline ratio target" lines like the others.
 todo="recover verify jobs"
 
-: >"$log"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 results=""
 failed=""
