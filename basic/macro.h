@@ -75,3 +75,10 @@ static inline _warn_unused_result_ int mul_u64_overflow(uint64_t a, uint64_t b, 
 static inline _warn_unused_result_ int add_u64_overflow(uint64_t a, uint64_t b, uint64_t *ret) {
         return __builtin_add_overflow(a, b, ret);
 }
+
+/* qsort() with zero or one element: nothing to do, and qsort(NULL, 0, …) is undefined. */
+static inline void qsort_safe(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+        if (n <= 1)
+                return;
+        qsort(base, n, size, cmp);
+}

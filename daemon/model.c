@@ -362,9 +362,9 @@ int model_build(LdmScan *scan, Model **ret) {
                         return r;
         }
 
-        qsort(m->packs, m->n_packs, sizeof(PackObj), cmp_pack);
-        qsort(m->disks, m->n_disks, sizeof(DiskObj), cmp_disk);
-        qsort(m->volumes, m->n_volumes, sizeof(VolumeObj), cmp_volume);
+        qsort_safe(m->packs, m->n_packs, sizeof(PackObj), cmp_pack);
+        qsort_safe(m->disks, m->n_disks, sizeof(DiskObj), cmp_disk);
+        qsort_safe(m->volumes, m->n_volumes, sizeof(VolumeObj), cmp_volume);
         *ret = TAKE_PTR(m);
         return 0;
 }

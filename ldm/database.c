@@ -90,7 +90,7 @@ static int collect_slots(LdmDatabase *db, const char *disk, uint64_t config_offs
         if (n > LDM_MAX_RECORDS)
                 return ldm_diag_set(err, LDM_DIAG_ERROR, "VMDB", disk, config_offset,
                                     "%zu used slots exceed the limit of %u", n, LDM_MAX_RECORDS);
-        qsort(refs, n, sizeof(*refs), slotref_compare);
+        qsort_safe(refs, n, sizeof(*refs), slotref_compare);
         *ret = TAKE_PTR(refs);
         *ret_n = n;
         return 0;
@@ -160,7 +160,7 @@ static int assemble_records(LdmDatabase *db, const char *disk, uint64_t config_o
                         return r;
                 db->n_records++;
         }
-        qsort(db->records, db->n_records, sizeof(LdmRecord), record_slot_compare);
+        qsort_safe(db->records, db->n_records, sizeof(LdmRecord), record_slot_compare);
         return 0;
 }
 

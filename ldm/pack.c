@@ -127,7 +127,7 @@ static int collect(const LdmDatabase *db, uint8_t type, LdmRecord ***ret, size_t
         for (size_t i = 0; i < db->n_records; i++)
                 if (db->records[i].type == type && ldm_database_record_effective(db, &db->records[i]))
                         v[n++] = &db->records[i];
-        qsort(v, n, sizeof(*v), record_id_compare);
+        qsort_safe(v, n, sizeof(*v), record_id_compare);
         *ret = TAKE_PTR(v);
         *ret_n = n;
         return 0;
@@ -333,7 +333,7 @@ static int build_columns(LdmPack *p, LdmPlex *pl) {
                         col->extents[col->n_extents++] = x;
                         col->size += x->size;
                 }
-                qsort(col->extents, col->n_extents, sizeof(LdmExtent *), extent_offset_compare);
+                qsort_safe(col->extents, col->n_extents, sizeof(LdmExtent *), extent_offset_compare);
         }
 
         switch (pl->layout) {

@@ -382,15 +382,15 @@ int ldmctl_model_load(sd_bus *bus, LdmctlModel **ret, sd_bus_error *error) {
         if (r < 0)
                 return r;
 
-        /* qsort() must not see a NULL array, even with zero elements (UBSan). */
+        /* qsort_safe() must not see a NULL array, even with zero elements (UBSan). */
         if (model->n_packs > 0)
-                qsort(model->packs, model->n_packs, sizeof(*model->packs), cmp_pack);
+                qsort_safe(model->packs, model->n_packs, sizeof(*model->packs), cmp_pack);
         if (model->n_disks > 0)
-                qsort(model->disks, model->n_disks, sizeof(*model->disks), cmp_disk);
+                qsort_safe(model->disks, model->n_disks, sizeof(*model->disks), cmp_disk);
         if (model->n_volumes > 0)
-                qsort(model->volumes, model->n_volumes, sizeof(*model->volumes), cmp_volume);
+                qsort_safe(model->volumes, model->n_volumes, sizeof(*model->volumes), cmp_volume);
         if (model->n_jobs > 0)
-                qsort(model->jobs, model->n_jobs, sizeof(*model->jobs), cmp_job);
+                qsort_safe(model->jobs, model->n_jobs, sizeof(*model->jobs), cmp_job);
         *ret = TAKE_PTR(model);
         return 0;
 }

@@ -426,7 +426,7 @@ static int load_jobs(sd_bus *bus, LdmctlJob **ret, size_t *ret_n, sd_bus_error *
                 free(jobs);
                 return r;
         }
-        qsort(jobs, n, sizeof(*jobs), cmp_job_path);
+        qsort_safe(jobs, n, sizeof(*jobs), cmp_job_path);
         *ret = jobs;
         *ret_n = n;
         return 0;
