@@ -269,10 +269,15 @@ int pool_dispatch(Pool *p) {
         uint64_t counter;
         int n = 0;
 
-        if (read(p->efd, &counter, sizeof(counter)) < 0 && errno != EAGAIN)
-                return negative_errno();
-
+        /* Read the counter under the lock workers hold while they post and write it: what we
+         * take below is exactly what the counter announced, so no wake-up is left behind
+         * for work already dispatched. */
         pthread_mutex_lock(&p->lock);
+        if (read(p->efd, &counter, sizeof(counter)) < 0 && errno != EAGAIN) {
+                int r = negative_errno();
+                pthread_mutex_unlock(&p->lock);
+                return r;
+        }
         notify = TAKE_PTR(p->notify_head);
         for (t = notify; t; t = t->next_notify)
                 t->in_notify = false;
