@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* ldm-testtool: the test suite's and the demo's hands on a pack of image files or devices:
+ * fill a volume with known data, checksum it, and break the pack the way ldm-damage.h
+ * describes. Built for tests only; never installed.
+ *
+ *   ldm-testtool fill VOLUME SEED DISK...          deterministic data over the whole volume
+ *   ldm-testtool sha256 VOLUME DISK...             sha256 of the volume as our reader sees it
+ *   ldm-testtool stale-plex VOLUME PLEX DISK...    mark a mirror plex stale, overwrite it
+ *   ldm-testtool stale-column VOLUME COL DISK...   mark a RAID-5 column stale, overwrite it
+ *   ldm-testtool corrupt WHAT DISK                 privhead-lba6|privhead-1856|privhead-2047|
+ *                                                  toc-primary|toc-secondary|vmdb
+ *   ldm-testtool rollback DISK DISK...             DISK's database copy falls behind the pack
+ *   ldm-testtool in-flight STEP DISK...            a transaction stopped after step 1…5
+ */
+
+#include <glib.h>
+#include <stdio.h>
+
+#include "ldm-damage.h"
+#include "scan.h"
+#include "volume-io.h"
+
+#define CHUNK (1024 * 1024)
+
+static int find_volume(LdmScan *scan, const char *name, LdmVolume **ret) {
+        LdmVolume *found = NULL;
+
+        for (size_t p = 0; p < scan->n_packs; p++)
+                for (size_t v = 0; v < scan->packs[p]->n_volumes; v++) {
+                        LdmVolume *vol = &scan->packs[p]->volumes[v];
+                        if (strcmp(vol->name, name) != 0)
+                                continue;
+                        if (found) {
+                                fprintf(stderr, "volume %s exists in more than one pack\n", name);
+                                return -ENOTUNIQ;
+                        }
+                        found = vol;
+                }
+        if (!found) {
+                fprintf(stderr, "no volume named %s\n", name);
+                return -ENOENT;
+        }
+        *ret = found;
+        return 0;
+}
+
+/* xorshift64*: cheap, deterministic, different for every seed and offset. */
+static void fill_pattern(uint8_t *buf, size_t len, uint64_t seed, uint64_t offset) {
+        uint64_t x = seed * 0x9E3779B97F4A7C15ULL + offset / 8 + 1;
+
+        for (size_t i = 0; i + 8 <= len; i += 8) {
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                uint64_t v = x * 0x2545F4914F6CDD1DULL;
+                memcpy(buf + i, &v, 8);
+        }
+}
+
+static int volume_walk(char **disks, size_t n, const char *name, bool write, uint64_t seed) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_volume_io_closep) LdmVolumeIo *vio = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+        LdmVolume *vol;
+        uint64_t size;
+        int r;
+
+        r = ldm_scan_paths(disks, n, &scan);
+        if (r < 0)
+                return r;
+        r = find_volume(scan, name, &vol);
+        if (r < 0)
+                return r;
+        r = ldm_volume_io_open(vol, write ? LDM_IO_WRITE : 0, &vio);
+        if (r < 0)
+                return r;
+        buf = malloc(CHUNK);
+        if (!buf)
+                return -ENOMEM;
+
+        size = ldm_volume_io_size(vio);
+        for (uint64_t off = 0; off < size; off += CHUNK) {
+                size_t len = (size_t) MIN((uint64_t) CHUNK, size - off);
+                if (write) {
+                        fill_pattern(buf, len, seed, off);
+                        r = ldm_volume_write(vio, off, buf, len);
+                } else {
+                        r = ldm_volume_read(vio, off, buf, len);
+                        if (r >= 0)
+                                g_checksum_update(sum, buf, len);
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (write)
+                return ldm_volume_flush(vio);
+        printf("%s  %s\n", g_checksum_get_string(sum), name);
+        return 0;
+}
+
+static int parse_target(const char *s, LdmDamageTarget *ret) {
+        static const char *const names[_LDM_DAMAGE_TARGET_MAX] = {
+                [LDM_DAMAGE_PRIVHEAD_LBA6] = "privhead-lba6",
+                [LDM_DAMAGE_PRIVHEAD_1856] = "privhead-1856",
+                [LDM_DAMAGE_PRIVHEAD_2047] = "privhead-2047",
+                [LDM_DAMAGE_TOC_PRIMARY] = "toc-primary",
+                [LDM_DAMAGE_TOC_SECONDARY] = "toc-secondary",
+                [LDM_DAMAGE_VMDB] = "vmdb",
+        };
+        for (int i = 0; i < _LDM_DAMAGE_TARGET_MAX; i++)
+                if (strcmp(s, names[i]) == 0) {
+                        *ret = (LdmDamageTarget) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static int rollback(char **disks, size_t n) {
+        LdmDamageSnapshot *snap = NULL;
+        int r;
+
+        /* disks[0] is the disk that falls behind; it is also part of the pack. */
+        r = ldm_damage_snapshot(disks[0], &snap);
+        if (r < 0)
+                return r;
+        r = ldm_damage_touch(disks + 1, n - 1);
+        if (r >= 0)
+                r = ldm_damage_restore(snap);
+        ldm_damage_snapshot_free(snap);
+        return r;
+}
+
+static int usage(void) {
+        fprintf(stderr, "usage: ldm-testtool fill|sha256|stale-plex|stale-column|corrupt|rollback|in-flight … (see the source)\n");
+        return 2;
+}
+
+int main(int argc, char *argv[]) {
+        const char *verb;
+        int r;
+
+        if (argc < 3)
+                return usage();
+        verb = argv[1];
+
+        if (strcmp(verb, "fill") == 0 && argc >= 5)
+                r = volume_walk(argv + 4, (size_t) argc - 4, argv[2], true, g_ascii_strtoull(argv[3], NULL, 0));
+        else if (strcmp(verb, "sha256") == 0 && argc >= 4)
+                r = volume_walk(argv + 3, (size_t) argc - 3, argv[2], false, 0);
+        else if (strcmp(verb, "stale-plex") == 0 && argc >= 5)
+                r = ldm_damage_stale_plex(argv + 4, (size_t) argc - 4, argv[2], (unsigned) atoi(argv[3]), true);
+        else if (strcmp(verb, "stale-column") == 0 && argc >= 5)
+                r = ldm_damage_stale_column(argv + 4, (size_t) argc - 4, argv[2], (unsigned) atoi(argv[3]), true);
+        else if (strcmp(verb, "corrupt") == 0 && argc == 4) {
+                LdmDamageTarget t;
+                r = parse_target(argv[2], &t);
+                if (r >= 0)
+                        r = ldm_damage_corrupt(argv[3], t);
+        } else if (strcmp(verb, "rollback") == 0 && argc >= 4)
+                /* the disk to roll back is named first, then the whole pack (it included) */
+                r = rollback(argv + 2, (size_t) argc - 2);
+        else if (strcmp(verb, "in-flight") == 0 && argc >= 4)
+                r = ldm_damage_in_flight(argv + 3, (size_t) argc - 3, (LdmTxnStep) atoi(argv[2]));
+        else
+                return usage();
+
+        if (r < 0) {
+                fprintf(stderr, "ldm-testtool %s: %s\n", verb, strerror(-r));
+                return 1;
+        }
+        return 0;
+}
