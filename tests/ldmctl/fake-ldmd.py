@@ -9,7 +9,8 @@ JobRemoved). Not a model of LDM: the real daemon's tests cover that.
   fake-ldmd.py --bus=ADDRESS     (prints "ready" on stdout once it owns org.ldmd1)
 
 Packs: Quick (10 % per 100 ms; two disks, one with a stale database copy), Slow (1 % per 100 ms), Bad (fails at 30 % with
-VDS_E_DMADMIN_METHOD_CALL_FAILED; the job leaves the bus 300 ms later)."""
+VDS_E_DMADMIN_METHOD_CALL_FAILED; the job leaves the bus 300 ms later), Auth (like Quick,
+but refuses callers that do not allow interactive authorisation)."""
 
 import sys
 import time
@@ -79,6 +80,7 @@ PACKS = {  # name: (guid, percent per tick, fail at percent or None)
     "Quick": ("11111111-1111-1111-1111-111111111111", 10, None),
     "Slow": ("22222222-2222-2222-2222-222222222222", 1, None),
     "Bad": ("33333333-3333-3333-3333-333333333333", 10, 30),
+    "Auth": ("44444444-4444-4444-4444-444444444444", 10, None),
 }
 
 
@@ -232,6 +234,11 @@ class Fake:
         uid = self.uid_of(sender)
         if uid != 0:
             return inv.return_dbus_error("org.ldmd1.Error.NotAuthorized", "Not allowed to recover %s" % p.name)
+        flags = inv.get_message().get_flags()
+        if p.name == "Auth" and not flags & Gio.DBusMessageFlags.ALLOW_INTERACTIVE_AUTHORIZATION:
+            # as polkit would for auth_admin without an agent to ask through
+            return inv.return_dbus_error("org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+                                         "Authentication is required to recover %s" % p.name)
         if p.active != "/":
             return inv.return_dbus_error("org.ldmd1.Error.Busy", "Job %s runs on pack %s" % (p.active, p.name))
         self.n += 1

@@ -214,6 +214,19 @@ def refused_as_nobody(ctx):
 
 
 @tap.test
+def interactive_authorization_flag(ctx):
+    """Mutating calls carry ALLOW_INTERACTIVE_AUTHORIZATION unless --no-ask-password."""
+    argv = [LDMCTL, "--bus=" + ctx.bus.address]
+    r = subprocess.run(argv + ["recover", "Auth"], capture_output=True, text=True, env=ctx.env(),
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == OK and "finished successfully" in r.stdout, r
+    r = subprocess.run(argv + ["--no-ask-password", "recover", "Auth"], capture_output=True, text=True,
+                       env=ctx.env(), timeout=60)
+    assert r.returncode == NOT_AUTHORIZED, r
+    assert "InteractiveAuthorizationRequired" in r.stderr, r.stderr
+
+
+@tap.test
 def monitor_job_events(ctx):
     env = ctx.env()
     jm = subprocess.Popen([LDMCTL, "--bus=" + ctx.bus.address, "--json", "monitor"],
