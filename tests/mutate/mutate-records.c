@@ -45,7 +45,8 @@ static void test_vblk(void) {
                 MImage *img = &c->img[i];
                 const LdmDatabase *db = m_db(img);
 
-                for (size_t j = 0; j < db->n_records; j++) {
+                /* Every record of the pack, on every other image (the slots are the same). */
+                for (size_t j = i % 2; j < db->n_records; j += 2) {
                         const LdmRecord *rec = &db->records[j];
                         uint64_t so = m_slot(img, rec->slots[0]);
                         MResult *r;

@@ -10,7 +10,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "mutate-util.h"
 #include "test-util.h"
@@ -42,7 +41,7 @@ static void test_truncate(void) {
         static const uint64_t rel[] = { 0, 1, 2, 3, 16, 17, 18, 19, 100, 744, 1000, 1496, 1497, 1498,
                                         1499, 1500, 1721, 1722, 1855, 1856, 1857, 2044, 2045,
                                         2046, 2047 };
-        static const uint64_t within[] = { 0, 1, 100, 256, 511 };
+        static const uint64_t within[] = { 0, 1, 256, 511 };
         static const uint64_t small[] = { 0, 1, 511, 512, 513, 1024, 3071, 3072, 3584, 17408, 17920 };
         MCtx *c = m_ctx();
         unsigned n0 = c->n_mutations;
@@ -171,7 +170,7 @@ static void test_privhead(void) {
                         uint64_t off = m_privhead_copy(img, copies[k]);
 
                         /* Any single bit flip: the magic or the checksum says so. */
-                        for (unsigned f = 0; f < 24; f++) {
+                        for (unsigned f = 0; f < 16; f++) {
                                 uint32_t at = rnd(c, 512);
                                 m_begin(c, "%s PRIVHEAD copy %d: bit flip at +0x%x", img->name, copies[k], at);
                                 m_flip_bit(c, img, off + at, rnd(c, 8));
@@ -180,7 +179,7 @@ static void test_privhead(void) {
                                 m_result_free(r);
                         }
                         /* Bit flips behind a valid checksum reach the field checks. */
-                        for (unsigned f = 0; f < 24; f++) {
+                        for (unsigned f = 0; f < 16; f++) {
                                 uint32_t at = 12 + rnd(c, 500);
                                 m_begin(c, "%s PRIVHEAD copy %d: bit flip at +0x%x, checksum fixed", img->name, copies[k], at);
                                 m_flip_bit(c, img, off + at, rnd(c, 8));
@@ -383,6 +382,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/mutate/tocblock", test_tocblock);
         g_test_add_func("/mutate/vmdb", test_vmdb);
         m_register_records();
+        m_register_pack();
         int r = g_test_run();
         return m_ctx()->n_failures > 0 ? 1 : r;
 }
