@@ -1,0 +1,156 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Recover's data phase against dd between the same devices. As root:
+#   bench/run-repair.sh BUILD_DIR [MIB] [ROUNDS]
+# One pack of three disks made by mkldm: a MIB-MiB mirror (disks 1, 2) and a RAID-5 of three
+# columns of MIB MiB each (disks 1, 2, 3), both filled with data through the volume writer
+# (parity consistent). Each round marks mirror plex 1 (disk 2) and RAID-5 column 2 (disk 3)
+# stale and overwrites them (tests' ldm-testtool), then times
+#   ours: build/bench/repair-bench, i.e. repair_run(Recover) with ldmd's defaults (1 MiB
+#         chunks, reader thread + writer, O_DIRECT, flush + checkpoint every 16 MiB), per
+#         target from its first to its last progress call (final flush included);
+#   dd:   `dd iflag=direct oflag=direct bs=4M` between the same devices, same byte ranges
+#         (mirror: plex 0's extent → plex 1's; RAID-5: column 0's extent → column 2's: the
+#         bytes the rebuild writes, read from one healthy disk instead of XOR-ing two).
+# Rounds alternate which side goes first; medians are reported. The last round also runs a
+# Verify scrub after the Recover and fails unless mirror and parity are consistent.
+#
+# Devices: loop devices with `losetup --direct-io=on` over image files in /var/tmp (not
+# /tmp, which can be a tmpfs). Loop devices, not the image files themselves: ldmd works on
+# block devices (O_EXCL) and that is the path being measured; direct I/O on the loop device
+# sends O_DIRECT through to the backing file instead of caching every byte twice. The
+# images are sparse when made and fully written by the fill, so no read is of a hole.
+# Needs ~3 × (2 × MIB + 64) MiB free in /var/tmp.
+#
+# BENCH_REPAIR_ARGS is passed to repair-bench (e.g. "--buffer-kib 4096 --checkpoint-mib 256")
+# to try other settings than the daemon's. Last lines: "RESULT metric ours baseline ratio
+# target" (MB/s; ratio = ours/dd) for bench/run-all.sh.
+set -eu
+build=${1:?usage: run-repair.sh BUILD_DIR [MIB] [ROUNDS]}
+mib=${2:-1024}
+rounds=${3:-3}
+extra=${BENCH_REPAIR_ARGS:-}
+if [ "$(id -u)" -ne 0 ]; then
+        echo "$0: needs root (loop devices)" >&2
+        exit 77
+fi
+rb="$build/bench/repair-bench"
+mkldm="$build/tools/mkldm"
+tool="$build/tests/ldm-testtool"
+for p in "$rb" "$mkldm"; do
+        [ -x "$p" ] || { echo "$0: $p not built" >&2; exit 1; }
+done
+[ -x "$tool" ] || { echo "$0: $tool not built (configure with tests enabled: it damages the pack)" >&2; exit 77; }
+
+dir=""
+loops=""
+cleanup() {
+        for dev in $loops; do
+                losetup -d "$dev" 2>/dev/null || echo "warning: could not detach $dev" >&2
+        done
+        loops=""
+        [ -n "$dir" ] && rm -rf "$dir"
+        dir=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+dir=$(mktemp -d /var/tmp/ldmd-repair-bench.XXXXXX)
+
+now() { date +%s.%N; }
+
+size=$((2 * mib + 64))
+"$mkldm" --name BenchRepair --create "${size}M" --volume "mirror:${mib}M:BenchMirror@1,2" \
+        --volume "raid5:$((2 * mib))M:BenchRaid5@1,2,3" "$dir/d1.img" "$dir/d2.img" "$dir/d3.img" >"$dir/mkldm.out"
+for i in 1 2 3; do
+        dev=$(losetup --direct-io=on -f --show "$dir/d$i.img")
+        loops="$loops $dev"
+done
+# shellcheck disable=SC2086
+set -- $loops
+dio=""
+for dev in "$@"; do dio="$dio $(cat "/sys/block/${dev#/dev/}/loop/dio" 2>/dev/null || echo ?)"; done
+echo "devices:$loops (direct-io:$dio), images in $dir, ${size} MiB each"
+
+t0=$(now)
+"$tool" fill BenchMirror 1 "$@"
+"$tool" fill BenchRaid5 2 "$@"
+sync
+echo 3 >/proc/sys/vm/drop_caches
+echo "fill: $(echo "$t0 $(now)" | awk '{ printf "%.1f s", $2 - $1 }') for $((3 * mib)) MiB of volume data"
+
+damage() {
+        "$tool" stale-plex BenchMirror 1 "$@"
+        "$tool" stale-column BenchRaid5 2 "$@"
+        sync
+}
+
+# dd_target KIND: copies every "dd KIND …" range of the plan; prints the bytes per second.
+dd_target() {
+        start=$(now)
+        grep "^dd $1:" "$dir/plan" | while read -r _ _ src soff dst doff len; do
+                dd if="$src" of="$dst" bs=4M iflag=direct,skip_bytes,count_bytes oflag=direct,seek_bytes \
+                   skip="$soff" seek="$doff" count="$len" 2>>"$dir/dd.err"
+        done
+        end=$(now)
+        bytes=$(awk -v k="$1:" '$1 == "dd" && index($2, k) == 1 { s += $7 } END { print s }' "$dir/plan")
+        echo "$bytes $start $end" | awk '{ printf "%.0f\n", $1 / ($3 - $2) }'
+}
+
+run_dd() {
+        m=$(dd_target mirror)
+        c=$(dd_target column)
+        echo "$m" >>"$dir/dd-mirror"
+        echo "$c" >>"$dir/dd-column"
+        echo "  dd:   mirror $(echo "$m" | awk '{ printf "%.0f MB/s", $1 / 1e6 }'), column $(echo "$c" | awk '{ printf "%.0f MB/s", $1 / 1e6 }')"
+}
+
+run_ours() {
+        verify=""
+        [ "$1" = last ] && verify="--verify"
+        # shellcheck disable=SC2086
+        if ! "$rb" $verify $extra --state-dir "$dir/state" $loops >"$dir/ours.out" 2>&1; then
+                cat "$dir/ours.out" >&2
+                echo "$0: repair-bench failed" >&2
+                exit 1
+        fi
+        m=$(awk '$1 == "target" && $2 ~ /^mirror:/ { print $5 }' "$dir/ours.out")
+        c=$(awk '$1 == "target" && $2 ~ /^column:/ { print $5 }' "$dir/ours.out")
+        [ -n "$m" ] && [ -n "$c" ] || { cat "$dir/ours.out" >&2; echo "$0: no timing in the output" >&2; exit 1; }
+        echo "$m" >>"$dir/ours-mirror"
+        echo "$c" >>"$dir/ours-column"
+        echo "  ours: mirror $(echo "$m" | awk '{ printf "%.0f MB/s", $1 / 1e6 }'), column $(echo "$c" | awk '{ printf "%.0f MB/s", $1 / 1e6 }');" \
+             "whole job $(awk '$1 == "job" { printf "%.2f s", $2 }' "$dir/ours.out")"
+        grep '^verify' "$dir/ours.out" | awk '{ printf "  verify after the last Recover: %.2f s, %s mirror and %s parity mismatches\n", $2, $3, $4 }'
+}
+
+median() {
+        sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+damage "$@"
+"$rb" --plan-only "$@" >"$dir/plan"
+sed 's/^/  plan: /' "$dir/plan"
+r=1
+while [ "$r" -le "$rounds" ]; do
+        [ "$r" -gt 1 ] && damage "$@"
+        last=""
+        [ "$r" -eq "$rounds" ] && last=last
+        echo "round $r ($([ $((r % 2)) -eq 1 ] && echo "ours first" || echo "dd first"))"
+        if [ $((r % 2)) -eq 1 ]; then
+                run_ours "$last"
+                run_dd
+        else
+                run_dd
+                run_ours "$last"
+        fi
+        r=$((r + 1))
+done
+
+om=$(median <"$dir/ours-mirror")
+oc=$(median <"$dir/ours-column")
+dm=$(median <"$dir/dd-mirror")
+dc=$(median <"$dir/dd-column")
+echo "median of $rounds: mirror resync $(echo "$om $dm" | awk '{ printf "%.0f MB/s vs dd %.0f MB/s, ratio %.2f", $1 / 1e6, $2 / 1e6, $1 / $2 }');" \
+     "RAID-5 column rebuild $(echo "$oc $dc" | awk '{ printf "%.0f MB/s vs dd %.0f MB/s, ratio %.2f", $1 / 1e6, $2 / 1e6, $1 / $2 }')"
+echo "$om $dm" | awk -v m="resync-mirror-${mib}MiB-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=1.0\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
+echo "$oc $dc" | awk -v m="rebuild-raid5-3col-${mib}MiB-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=0.9\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
