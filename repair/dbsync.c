@@ -456,6 +456,66 @@ static int clear_target(LdmTxn *t, const RepairTarget *tg, size_t *changed) {
         return r;
 }
 
+static bool id_in(const uint32_t *ids, size_t n, uint64_t id) {
+        for (size_t i = 0; i < n; i++)
+                if (ids[i] == id)
+                        return true;
+        return false;
+}
+
+/* KLOG detach/dirty entries (§8) naming what was repaired become plain status-0 entries, on
+ * every present disk, after the commit: a crash before this only costs a repeated resync. */
+static int clear_klog_marks(RepairContext *c) {
+        uint32_t ids[3 * REPAIR_MAX_TARGETS];
+        LdmKlogPage page;
+        uint8_t sector[LDM_SECTOR];
+        bool changed = false;
+        size_t n_ids = 0;
+        int r;
+
+        /* The targets point into the pack the rescan below replaces: keep their IDs. */
+        for (size_t i = 0; i < c->n_targets; i++) {
+                ids[n_ids++] = c->targets[i].volume->id;
+                ids[n_ids++] = c->targets[i].plex->id;
+                if (c->targets[i].source)
+                        ids[n_ids++] = c->targets[i].source->id;
+        }
+        r = repair_rescan(c);
+        if (r < 0)
+                return r;
+        if (!c->pack->db || c->pack->db->klog_state[0] != 0)
+                return 0;
+        page = c->pack->db->klog[0];
+        for (size_t k = 0; k < page.n_entries && k < LDM_KLOG_MAX_ENTRIES; k++) {
+                uint8_t st = page.entries[k].status;
+                if ((st == 1 || st == 2 || st == 4 || st == 5) && id_in(ids, n_ids, page.entries[k].committed)) {
+                        page.entries[k].status = 0;
+                        changed = true;
+                }
+        }
+        if (!changed)
+                return 0;
+        ldm_klog_encode(&page, sector);
+
+        for (size_t i = 0; i < c->pack->n_disks; i++) {
+                _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+                const LdmDevice *dev = c->pack->disks[i].device;
+
+                if (!dev)
+                        continue;
+                r = repair_open_device(c, c->pack->disks[i].name, dev->path, LDM_IO_WRITE, &io);
+                if (r < 0)
+                        return r;
+                r = ldm_io_pwrite(io, sector, LDM_SECTOR,
+                                  (dev->privhead.priv_start + dev->toc.regions[1].start) * LDM_SECTOR);
+                if (r >= 0)
+                        r = ldm_io_flush(io);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int repair_commit(RepairContext *c) {
         _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
         LdmDevice *devs[LDM_CREATE_MAX_DISKS * 4];
@@ -474,7 +534,7 @@ int repair_commit(RepairContext *c) {
                         return r;
         }
         if (changed == 0)
-                return 0;
+                return clear_klog_marks(c);
 
         /* Buffered handles: the writer's sector buffers are not O_DIRECT-aligned. */
         r = repair_open_disks(c, LDM_IO_WRITE);
@@ -495,5 +555,5 @@ int repair_commit(RepairContext *c) {
                 return r;
         }
         c->res->database_committed = true;
-        return 0;
+        return clear_klog_marks(c);
 }

@@ -552,6 +552,36 @@ static void test_power_cut(void) {
                 power_cut_once(total - from_end[i], NULL);
 }
 
+/* A KLOG "dirty" entry (§8 status 2) naming the mirror: its plexes may differ anywhere, so
+ * Recover copies the first plex over the second and then clears the entry. */
+static void test_klog_dirty(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        Fixture f;
+        RepairResult res;
+        LdmKlogPage page;
+        uint8_t sector[512];
+        LdmPack *p;
+
+        fixture_init(&f, true);
+        p = scan_pack(&f, &scan);
+        page = p->db->klog[0];
+        g_assert_cmpuint(page.n_entries, <, LDM_KLOG_MAX_ENTRIES);
+        page.entries[page.n_entries++] = (LdmKlogEntry) { .status = 2, .committed = find_volume(p, "Volume3")->id };
+        ldm_klog_encode(&page, sector);
+        for (size_t i = 0; i < p->n_devices; i++) {
+                _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+                const LdmDevice *d = p->devices[i];
+                g_assert_cmpint(ldm_io_open(d->path, LDM_IO_WRITE, &io), ==, 0);
+                g_assert_cmpint(ldm_io_pwrite(io, sector, 512, (d->privhead.priv_start + d->toc.regions[1].start) * 512), ==, 0);
+        }
+        scribble_extent(&f, "Disk6-01", 8 << 20, 64 << 10);
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        assert_healthy(&f, "Volume3");
+        fixture_done(&f);
+}
+
 /* ---- packs made by mkldm: 4 disks, a mirror and a 3-column RAID-5 that share disk 2,
  * filled with a pattern through the volume writer (which keeps parity right). ---- */
 
@@ -748,6 +778,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
         g_test_add_func("/repair/slow/power-cut", test_power_cut);
+        g_test_add_func("/repair/slow/klog-dirty", test_klog_dirty);
         g_test_add_func("/repair/slow/pack-2003", test_pack_2003);
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
         g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
