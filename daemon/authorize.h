@@ -2,10 +2,10 @@
 #pragma once
 
 /* authorize.h: the one place that decides whether a bus caller may perform a polkit action
- * (org.ldmd1.recover, org.ldmd1.cancel-other, org.ldmd1.manage). For now only uid 0 may;
- * the shape is that of systemd's bus_verify_polkit_async() so that the asynchronous polkit
- * check can replace the body without touching callers: a method handler calls authorize()
- * first and returns at once unless it got 1. */
+ * (org.ldmd1.recover, org.ldmd1.cancel-other, org.ldmd1.manage): root always, others as
+ * polkit says (asynchronously, systemd's bus_verify_polkit_async() shape), nobody but root
+ * when polkitd is absent. A method handler calls authorize() first and returns at once
+ * unless it got 1. */
 
 #include <systemd/sd-bus.h>
 

@@ -17,7 +17,7 @@
 void config_init(Config *c) {
         *c = (Config) {
                 .auto_recover = false,
-                .worker_threads = 2,
+                .worker_threads = 0, /* one per CPU */
                 .finished_job_lifetime_usec = 300 * USEC_PER_SEC,
                 .max_finished_jobs = 64,
         };
@@ -88,6 +88,13 @@ static int config_set(Config *c, const char *key, const char *value) {
                 if (r < 0)
                         return r;
                 c->finished_job_lifetime_usec = u * USEC_PER_SEC;
+                return 1;
+        }
+        if (strcmp(key, "RepairRateLimitMiB") == 0) {
+                r = config_parse_uint(value, 0, CONFIG_RATE_LIMIT_MIB_MAX, &u);
+                if (r < 0)
+                        return r;
+                c->repair_rate_limit = u * 1024 * 1024;
                 return 1;
         }
         if (strcmp(key, "MaxFinishedJobs") == 0) {

@@ -9,15 +9,17 @@
 
 #define CONFIG_WORKER_THREADS_MAX 64u
 #define CONFIG_MAX_FINISHED_JOBS_MAX 4096u
+#define CONFIG_RATE_LIMIT_MIB_MAX (1024u * 1024u)
 
 typedef struct Config {
         bool auto_recover;                 /* AutoRecover= */
-        unsigned worker_threads;           /* WorkerThreads= (1…64) */
+        unsigned worker_threads;           /* WorkerThreads= (1…64), 0: one per CPU */
         uint64_t finished_job_lifetime_usec; /* FinishedJobLifetimeSec= */
         unsigned max_finished_jobs;        /* MaxFinishedJobs= (1…4096) */
+        uint64_t repair_rate_limit;        /* RepairRateLimitMiB= in bytes/s, 0: none */
 } Config;
 
-/* The compiled-in defaults (AutoRecover=no, WorkerThreads=2, FinishedJobLifetimeSec=300,
+/* The compiled-in defaults (AutoRecover=no, WorkerThreads= one per CPU, FinishedJobLifetimeSec=300,
  * MaxFinishedJobs=64). */
 void config_init(Config *c);
 

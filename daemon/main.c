@@ -18,8 +18,10 @@ static void help(void) {
                "     --user            Connect to the user bus\n"
                "     --image=PATH      Treat an image file as a disk (repeatable)\n"
                "     --no-udev         Do not watch block devices (only --image disks)\n"
-               "     --config=FILE     Read FILE instead of %s\n",
-               LDMD_CONFIG_FILE);
+               "     --config=FILE     Read FILE instead of %s\n"
+               "     --state-dir=DIR   Keep repair checkpoints in DIR (default: $STATE_DIRECTORY\n"
+               "                       or %s)\n",
+               LDMD_CONFIG_FILE, LDMD_STATE_DIR);
 }
 
 enum {
@@ -29,6 +31,7 @@ enum {
         ARG_IMAGE,
         ARG_NO_UDEV,
         ARG_CONFIG,
+        ARG_STATE_DIR,
 };
 
 /* Returns 1 to go on, 0 to exit successfully (--help), <0 on bad usage. */
@@ -41,6 +44,7 @@ static int parse_argv(Manager *m, int argc, char *argv[]) {
                 { "image",   required_argument, NULL, ARG_IMAGE   },
                 { "no-udev", no_argument,       NULL, ARG_NO_UDEV },
                 { "config",  required_argument, NULL, ARG_CONFIG  },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 {}
         };
         int c, r;
@@ -74,6 +78,12 @@ static int parse_argv(Manager *m, int argc, char *argv[]) {
                         free(m->config_path);
                         m->config_path = strdup(optarg);
                         if (!m->config_path)
+                                return log_oom();
+                        break;
+                case ARG_STATE_DIR:
+                        free(m->state_dir);
+                        m->state_dir = strdup(optarg);
+                        if (!m->state_dir)
                                 return log_oom();
                         break;
                 case '?':

@@ -7,6 +7,7 @@
 #include "authorize.h"
 #include "errors.h"
 #include "guid.h"
+#include "job.h"
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
@@ -88,11 +89,14 @@ static int method_get_pack_by_id(sd_bus_message *msg, void *userdata, sd_bus_err
 
 static int method_list_jobs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **l = NULL;
         int r;
 
-        r = sd_bus_message_new_method_return(msg, &reply);
+        r = manager_job_paths(userdata, &l);
         if (r >= 0)
-                r = sd_bus_message_append(reply, "ao", 0); /* jobs arrive with daemon/job.c */
+                r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = bus_append_object_paths(reply, l);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -129,7 +133,10 @@ static int property_get_disks(sd_bus *bus, const char *path, const char *interfa
 static int property_get_jobs(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
                              sd_bus_error *error) {
-        return sd_bus_message_append(reply, "ao", 0);
+        _cleanup_strv_free_ char **l = NULL;
+        int r = manager_job_paths(userdata, &l);
+
+        return r < 0 ? r : bus_append_object_paths(reply, l);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
@@ -182,7 +189,9 @@ int manager_bus_register(Manager *m) {
                 r = disk_object_register(m);
         if (r >= 0)
                 r = volume_object_register(m);
+        if (r >= 0)
+                r = job_object_register(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to register pack, disk and volume objects: %m");
+                return log_error_errno(r, "Failed to register pack, disk, volume and job objects: %m");
         return 0;
 }

@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "errors.h"
+#include "job.h"
 #include "log.h"
 #include "manager.h"
 
@@ -37,8 +38,10 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* The probe thread first: it may still be reading. */
+        /* Workers and the probe thread first: they may still be reading or writing. */
+        manager_jobs_free(m);
         m->prober = prober_free(m->prober);
+        m->polkit = polkit_registry_free(m->polkit);
         for (size_t i = 0; i < m->n_rescan_waiters; i++)
                 sd_bus_message_unref(m->rescan_waiters[i]);
         m->debounce_source = sd_event_source_disable_unref(m->debounce_source);
@@ -53,6 +56,7 @@ Manager *manager_free(Manager *m) {
         free(m->sources);
         free(m->bus_address);
         free(m->config_path);
+        free(m->state_dir);
         free(m);
         return NULL;
 }
@@ -90,6 +94,9 @@ int manager_start(Manager *m) {
         r = ldmd_errors_register();
         if (r < 0)
                 return log_error_errno(r, "Failed to register error names: %m");
+        r = manager_jobs_start(m);
+        if (r < 0)
+                return r;
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;

@@ -3,8 +3,8 @@
 
 /* manager.h: the daemon's one top-level object, living on the loop thread: the event loop,
  * the bus connection, the udev monitor, the set of candidate disks ("sources"), the probe
- * thread, and the published Model with its pending change signals. (Jobs and the worker
- * pool will hang off here too: daemon/job.c, daemon/pool.c.) */
+ * thread, the published Model with its pending change signals, the worker pool and the jobs
+ * running on it (daemon/job.c), and the pending polkit queries. */
 
 #include <libudev.h>
 #include <stdbool.h>
@@ -13,7 +13,11 @@
 
 #include "conf.h"
 #include "model.h"
+#include "polkit.h"
+#include "pool.h"
 #include "probe.h"
+
+typedef struct Job Job;
 
 #define LDMD_BUS_NAME "org.ldmd1"
 #define MANAGER_DEBOUNCE_USEC (150 * 1000ull)  /* quiet time after a udev event */
@@ -72,6 +76,14 @@ typedef struct Manager {
         sd_bus_message *rescan_waiters[MANAGER_RESCAN_WAITERS_MAX];
         uint64_t rescan_waiter_gen[MANAGER_RESCAN_WAITERS_MAX];
         size_t n_rescan_waiters;
+
+        char *state_dir;           /* --state-dir=, else $STATE_DIRECTORY, else LDMD_STATE_DIR */
+        Pool *pool;                /* repair work, off the loop thread */
+        sd_event_source *pool_source;
+        Job *jobs_head, *jobs_tail; /* by id, ascending */
+        size_t n_jobs, n_finished_jobs;
+        uint32_t last_job_id;
+        PolkitRegistry *polkit;
 } Manager;
 
 int manager_new(Manager **ret);
@@ -113,7 +125,7 @@ int manager_bus_register(Manager *m);
 int pack_object_register(Manager *m);
 int disk_object_register(Manager *m);
 int volume_object_register(Manager *m);
-/* Job of a pack, "/" when none (jobs come with daemon/job.c). */
+/* Path of the job working on a pack, "/" when none (job.c). */
 const char *manager_pack_active_job(Manager *m, const PackObj *p);
 
 /* Appends a NULL-terminated list of object paths as "ao" (sd_bus_message_append_strv()

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+/* polkit.c: asynchronous polkit checks (see polkit.h), systemd's bus_verify_polkit_async()
+ * pattern: one PolkitQuery per method call being authorised, keyed by the call's message;
+ * polkitd's answer re-queues the call (sd_bus_enqueue_for_read), and the handler's second
+ * run collects the decision. */
+
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "macro.h"
 #include "polkit.h"
 
@@ -19,6 +26,7 @@ struct PolkitQuery {
         sd_bus_message *reply;    /* polkitd's answer, once it came */
         sd_bus_slot *slot;
         char *action;
+        uint64_t answered_usec;   /* CLOCK_MONOTONIC, 0 while pending */
 };
 
 struct PolkitRegistry {
@@ -82,23 +90,46 @@ static PolkitQuery *registry_find(PolkitRegistry *reg, sd_bus_message *call) {
         return NULL;
 }
 
-static int deny(sd_bus_error *error, const char *action) {
-        return sd_bus_error_setf(error, "org.ldmd1.Error.NotAuthorized",
-                                 "Not authorised to perform %s", action);
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static int deny(sd_bus_error *error, const char *action, const char *what, const char *why) {
+        return sd_bus_error_setf(error, LDMD_ERROR_NOT_AUTHORIZED, "Not authorized to perform %s on %s%s%s.",
+                                 action, what ?: "this object", why ? ": " : "", why ?: "");
+}
+
+/* An answered query whose call was never dispatched again (the handler failed before asking,
+ * e.g. its object vanished) would stay for ever: drop such leftovers. */
+static void registry_sweep(PolkitRegistry *reg) {
+        uint64_t now = now_usec();
+        PolkitQuery *q = reg ? reg->queries : NULL;
+
+        while (q) {
+                PolkitQuery *next = q->next;
+                if (q->answered_usec > 0 && now - q->answered_usec > POLKIT_TIMEOUT_USEC)
+                        query_free(q);
+                q = next;
+        }
 }
 
 /* Turns polkitd's answer into the decision for the re-dispatched call. */
-static int query_decide(PolkitQuery *q, sd_bus_error *error) {
+static int query_decide(PolkitQuery *q, const char *what, sd_bus_error *error) {
         const sd_bus_error *e;
         int authorized, challenge, r;
 
         e = sd_bus_message_get_error(q->reply);
         if (e) {
                 /* No polkitd (or it failed): only root may act, and root was let in already. */
-                if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
-                        return deny(error, q->action);
-                return sd_bus_error_setf(error, "org.ldmd1.Error.NotAuthorized",
-                                         "Authorisation check for %s failed: %s", q->action, e->message);
+                if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                           SD_BUS_ERROR_ACCESS_DENIED))
+                        return deny(error, q->action, what, "polkit is not available, only root may");
+                return sd_bus_error_setf(error, LDMD_ERROR_NOT_AUTHORIZED,
+                                         "Authorization check for %s on %s failed: %s", q->action,
+                                         what ?: "this object", e->message);
         }
 
         r = sd_bus_message_enter_container(q->reply, 'r', "bba{ss}");
@@ -109,10 +140,13 @@ static int query_decide(PolkitQuery *q, sd_bus_error *error) {
                 return r;
         if (authorized)
                 return 1;
-        if (challenge)
+        /* A challenge means an agent could have asked the user: say so when the caller did
+         * not allow that; when it did, the user was asked and said no. */
+        if (challenge && !sd_bus_message_get_allow_interactive_authorization(q->request))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                         "Interactive authentication required for %s", q->action);
-        return deny(error, q->action);
+                                         "Interactive authentication required for %s on %s.", q->action,
+                                         what ?: "this object");
+        return deny(error, q->action, what, NULL);
 }
 
 static int query_answered(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -121,6 +155,7 @@ static int query_answered(sd_bus_message *reply, void *userdata, sd_bus_error *r
 
         q->slot = sd_bus_slot_unref(q->slot);
         q->reply = sd_bus_message_ref(reply);
+        q->answered_usec = now_usec();
 
         /* Run the original method again; this time polkit_verify_async() finds the answer. */
         r = sd_bus_message_rewind(q->request, true);
@@ -187,15 +222,15 @@ static int query_start(sd_bus_message *call, const char *action, const char *con
         return 0;
 }
 
-int polkit_verify_async(sd_bus_message *call, const char *action, const char *const *details,
-                        PolkitRegistry **registry, sd_bus_error *error) {
+int polkit_verify_async(sd_bus_message *call, const char *action, const char *what,
+                        const char *const *details, PolkitRegistry **registry, sd_bus_error *error) {
         PolkitQuery *q;
         uid_t uid;
         int r;
 
         r = polkit_sender_uid(call, &uid);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot identify the caller: %m");
+                return deny(error, action, what, "cannot identify the caller");
         /* Root, or the daemon's own user (a daemon on a private or user bus, as in the demo
          * and the tests): such a caller could open the disks itself anyway. */
         if (uid == 0 || uid == geteuid())
@@ -205,10 +240,11 @@ int polkit_verify_async(sd_bus_message *call, const char *action, const char *co
         if (q) {
                 if (!q->reply)
                         return 0; /* still waiting; should not be dispatched twice */
-                r = query_decide(q, error);
+                r = query_decide(q, what, error);
                 query_free(q);
                 return r;
         }
+        registry_sweep(*registry);
 
         if (!*registry) {
                 *registry = calloc(1, sizeof(**registry));
@@ -216,6 +252,9 @@ int polkit_verify_async(sd_bus_message *call, const char *action, const char *co
                         return -ENOMEM;
         }
         r = query_start(call, action, details, *registry);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, LDMD_ERROR_BUSY,
+                                         "Too many authorization checks are pending; try again later.");
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot ask polkit about %s: %m", action);
         return 0;

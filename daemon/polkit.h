@@ -15,10 +15,11 @@ typedef struct PolkitRegistry PolkitRegistry;
 /* Returns 1 when the caller is authorised, 0 when a query was started (return 1 from the
  * handler without replying; it is called again later), or a negative errno with *error set
  * (org.ldmd1.Error.NotAuthorized, or InteractiveAuthorizationRequired when polkit wants an
- * authentication the caller did not allow). details: NULL or a NULL-terminated key/value
+ * authentication the caller did not allow); `what` names the object in error messages.
+ * details: NULL or a NULL-terminated key/value
  * list shown by authentication agents. */
-int polkit_verify_async(sd_bus_message *call, const char *action, const char *const *details,
-                        PolkitRegistry **registry, sd_bus_error *error);
+int polkit_verify_async(sd_bus_message *call, const char *action, const char *what,
+                        const char *const *details, PolkitRegistry **registry, sd_bus_error *error);
 
 /* The caller's effective UID (from the bus, not augmented credentials). */
 int polkit_sender_uid(sd_bus_message *call, uid_t *ret);

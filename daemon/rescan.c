@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <systemd/sd-daemon.h>
 
+#include "job.h"
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
@@ -162,6 +163,7 @@ static void manager_on_probe_result(ProbeResult *result, void *userdata) {
                 manager_notify_status(m);
         }
         manager_answer_rescan_waiters(m, r->generation);
+        manager_jobs_on_scan(m, r->generation);
 
         if (!m->coldplugged) {
                 m->coldplugged = true;

@@ -2,7 +2,9 @@
 """ldmdtest: what the daemon's bus tests share (run with /usr/bin/python3, which has GLib's
 Gio bindings): TAP output, the real Windows images unpacked into a private directory, a
 private *system-type* dbus-daemon whose configuration includes our real D-Bus policy, ldmd
-started on it, and clients as root (Gio) or as nobody (setpriv + busctl/python)."""
+started on it, and clients as root (Gio) or as nobody (setpriv + busctl/python); for the job
+tests also python3-dbusmock's polkitd and logind on that bus, ldm-damage-tool to break packs,
+and the independent judge ldmcheck."""
 
 import os
 import shutil
@@ -24,6 +26,8 @@ SOURCE_ROOT = os.environ.get("LDM_SOURCE_ROOT") or os.path.normpath(
 BUILD_ROOT = os.environ.get("LDM_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")
 SHARED_DIR = os.environ.get("LDM_SHARED_DIR") or os.path.join(SOURCE_ROOT, "..", "shared")
 LDMD = os.environ.get("LDMD") or os.path.join(BUILD_ROOT, "daemon", "ldmd")
+DAMAGE_TOOL = os.environ.get("LDM_DAMAGE_TOOL") or os.path.join(BUILD_ROOT, "tests", "daemon", "ldm-damage-tool")
+LDMCHECK = os.path.join(SHARED_DIR, "tools", "ldmcheck")
 POLICY = os.path.join(SOURCE_ROOT, "data", "org.ldmd1.conf")
 IN_CI = os.environ.get("CI") == "true"
 
@@ -33,11 +37,19 @@ IFACE_MANAGER = "org.ldmd1.Manager"
 IFACE_PACK = "org.ldmd1.Pack"
 IFACE_DISK = "org.ldmd1.Disk"
 IFACE_VOLUME = "org.ldmd1.Volume"
+IFACE_JOB = "org.ldmd1.Job"
 
 # VDS numbers ([MS-VDS] §2.2), as ldm/vds.h has them.
 VDS_DS_ONLINE, VDS_DS_MISSING = 1, 6
 VDS_H_HEALTHY, VDS_H_FAILED_REDUNDANCY, VDS_H_FAILED = 1, 6, 8
 VDS_VT = {"simple": 10, "spanned": 11, "striped": 12, "mirrored": 13, "raid5": 14}
+# HRESULTs ([MS-VDS] §2.2.3) and VDS_ASYNCOUT_RECOVERPACK (§2.2.1.2.x).
+S_OK = 0
+VDS_E_OPERATION_PENDING = 0x80042409
+VDS_E_CANCEL_TOO_LATE = 0x8004240C
+VDS_E_OPERATION_CANCELED = 0x8004240D
+VDS_E_VOLUME_NOT_HEALTHY = 0x8004243E
+VDS_ASYNCOUT_RECOVERPACK = 8
 
 NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
@@ -60,6 +72,9 @@ class Tap:
         return fn
 
     def run(self, *args):
+        only = os.environ.get("LDMD_TEST_ONLY")  # comma-separated test names, for debugging
+        if only:
+            self.tests = [t for t in self.tests if t.__name__ in only.split(",")]
         print("1..%d" % len(self.tests), flush=True)
         failed = 0
         for i, fn in enumerate(self.tests, 1):
@@ -165,6 +180,15 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
     <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <!-- What polkit's and logind's own policy files allow on a real system bus, for the mocks. -->
+  <policy user="root">
+    <allow own="org.freedesktop.PolicyKit1"/>
+    <allow own="org.freedesktop.login1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
+    <allow send_destination="org.freedesktop.login1"/>
   </policy>
   <include>{policy}</include>
 </busconfig>
@@ -289,6 +313,51 @@ class Ldmd:
         self.log.close()
         if self.proc.returncode != 0:
             raise AssertionError("ldmd exited with %d:\n%s" % (self.proc.returncode, self.output()))
+
+
+def damage(cmd, *args):
+    """Runs ldm-damage-tool; returns its stdout. The last arguments are the images."""
+    r = subprocess.run([DAMAGE_TOOL, cmd] + [str(a) for a in args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError("ldm-damage-tool %s failed: %s" % (cmd, r.stderr))
+    return r.stdout
+
+
+def volume_sha256(volume, images):
+    return damage("sha256", volume, *images).strip()
+
+
+def ldmcheck_strict(images):
+    """The independent judge: pack rules and data (mirrors equal, parity right)."""
+    r = subprocess.run([LDMCHECK, "--data", "--strict"] + list(images),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError("ldmcheck --data --strict failed (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
+
+
+class Mock:
+    """python3-dbusmock with a template (polkitd, logind) on the private bus."""
+
+    def __init__(self, bus, template, log_path):
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--system", "--template", template],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.bus = bus
+        self.name = {"polkitd": "org.freedesktop.PolicyKit1", "logind": "org.freedesktop.login1"}[template]
+        wait_until(lambda: self.proc.poll() is not None or bus.name_owner(self.name), 20,
+                   "%s mock to start" % template)
+        if self.proc.poll() is not None:
+            raise AssertionError("dbusmock %s exited: %s" % (template, open(log_path).read()))
+
+    def call(self, path, iface, method, args=None, sig=None):
+        return self.bus.call(path, iface, method, args, sig, dest=self.name)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.log.close()
+        wait_until(lambda: self.bus.name_owner(self.name) is None, 10, "%s to leave" % self.name)
 
 
 def run_as_nobody(argv, check=False):

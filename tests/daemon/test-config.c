@@ -45,7 +45,7 @@ static void test_defaults(void) {
 
         config_init(&c);
         g_assert_false(c.auto_recover);
-        g_assert_cmpuint(c.worker_threads, ==, 2);
+        g_assert_cmpuint(c.worker_threads, ==, 0);
         g_assert_cmpuint(c.finished_job_lifetime_usec, ==, 300 * G_USEC_PER_SEC);
         g_assert_cmpuint(c.max_finished_jobs, ==, 64);
 }

@@ -1,0 +1,513 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Jobs over D-Bus: Pack.Recover/Verify and org.ldmd1.Job (IVdsAsync, [MS-VDS] §3.4.1.5) on
+copies of the real Windows 2008 R2 pack and of mkldm packs, each broken with ldm-damage-tool
+the way a crash or a missed write would. After every repair the bus says healthy, each volume
+has its reference sha256, and the independent judge (ldmcheck --data --strict) agrees. Also:
+missing disk, Busy, NotSupported, cancel and resume, SIGKILL and resume, several waiters,
+QueryStatus percent rules, finished-job lifetime, the logind inhibitor and AutoRecover.
+TAP on stdout."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import expected as X  # noqa: E402
+from ldmdtest import (  # noqa: E402
+    BUILD_ROOT, IFACE_JOB, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME, LDMD, MANAGER, S_OK,
+    SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_CANCEL_TOO_LATE, VDS_E_OPERATION_CANCELED,
+    VDS_E_OPERATION_PENDING, VDS_E_VOLUME_NOT_HEALTHY, VDS_H_HEALTHY, Gio, GLib, Ldmd, Mock,
+    PrivateBus, Skip, Tap, copy_sparse, damage, diag, interface_signature, ldmcheck_strict,
+    pack_path, tmpdir, unpack_real_images, volume_sha256, wait_until)
+
+tap = Tap()
+
+# sha256 of the 2008 R2 pack's volumes (EXPECTED.md).
+GOLD_2008 = {
+    "Volume1": "8d6b04d858aefa751855f925ab71de5a8203564691fa70b8bc8b250b83629f43",
+    "Volume2": "8d106036e1d035e227834cbc1008ce0922fbeeb51048b5e172c39591a921d30d",
+    "Volume3": "cd3a7a1c5e851b411390a0d7385e256fc987757e6e8ca4f490d1672d75ddfb2f",
+    "Volume4": "0095f2221f15a769887b4dff28e32cb1df79a4406cb36ee54528c2320a5a2dd8",
+    "Volume5": "1a757c59a8c9e67916d6564295b4e2db8db6badfa889d06302b46f77bd3730c0",
+}
+MIB = 1024 * 1024
+BIG_MIRROR = 96 * MIB
+
+
+class Ctx:
+    def __init__(self):
+        self.dir = tmpdir()
+        self.images = unpack_real_images(os.path.join(self.dir, "images"))
+        self.bus = PrivateBus(self.dir)
+        self.n = 0
+        self.mkldm = os.path.join(BUILD_ROOT, "tools", "mkldm")
+
+    def workdir(self, name):
+        d = os.path.join(self.dir, name)
+        os.makedirs(d)
+        return d
+
+    def copy_2008(self, name, leave_out=()):
+        """A private copy of the 2008 R2 pack; returns (all image paths, present paths)."""
+        d = self.workdir(name)
+        out = []
+        for _, img in sorted(X.PACK_2008["disks"].values(), key=lambda v: v[1]):
+            copy_sparse(os.path.join(self.images, img), os.path.join(d, img))
+            out.append(os.path.join(d, img))
+        return out, [p for p in out if os.path.basename(p) not in leave_out]
+
+    def big_pack(self, name):
+        """An mkldm pack of three 256 MiB sparse images: Volume1 a 96 MiB mirror (Disk1-01,
+        Disk2-01), Volume2 a 128 MiB RAID-5, both filled with a pattern. Returns (images,
+        {volume: sha256})."""
+        if not os.access(self.mkldm, os.X_OK):
+            raise Skip("tools/mkldm not built")
+        d = self.workdir(name)
+        imgs = [os.path.join(d, "big%d.img" % i) for i in (1, 2, 3)]
+        r = subprocess.run([self.mkldm, "--name", "Big-Dg0", "--create", "256M", "--volume", "mirror:96M",
+                            "--volume", "raid5:128M"] + imgs, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        damage("fill", "Volume1", 1, *imgs)
+        damage("fill", "Volume2", 2, *imgs)
+        return imgs, {v: volume_sha256(v, imgs) for v in ("Volume1", "Volume2")}
+
+    def start(self, images, extra=(), conf="", **kw):
+        self.n += 1
+        cpath = os.path.join(self.dir, "ldmd-%d.conf" % self.n)
+        with open(cpath, "w") as f:
+            f.write("[Daemon]\n" + conf)
+        state = os.path.join(self.dir, "state-%d" % self.n)
+        args = ["--no-udev", "--config=" + cpath, "--state-dir=" + state] + \
+            ["--image=" + i for i in images] + list(extra)
+        d = Ldmd(self.bus, args, os.path.join(self.dir, "ldmd-%d.log" % self.n), **kw)
+        d.state_dir = state
+        return d
+
+    def stop(self, d, sig=signal.SIGTERM):
+        d.stop(sig)
+        wait_until(lambda: self.bus.name_owner() is None, 10, "org.ldmd1 to be released")
+
+    def close(self):
+        self.bus.stop()
+        subprocess.run(["rm", "-rf", self.dir])
+
+
+def pack_of(bus, name):
+    return bus.call(MANAGER, IFACE_MANAGER, "GetPackByName", (name,), "(s)")[0]
+
+
+def job_wait(bus, job, timeout=120):
+    hr, out = bus.call(job, IFACE_JOB, "Wait", timeout=timeout * 1000)
+    return hr, out
+
+
+def assert_healthy(bus, pack, images, gold):
+    """The bus, the volumes' data and the judge agree that the pack is whole."""
+    p = bus.props(pack, IFACE_PACK)
+    assert p["Health"] == VDS_H_HEALTHY, p
+    assert p["ActiveJob"] == "/", p
+    for v in p["Volumes"]:
+        vp = bus.props(v, IFACE_VOLUME)
+        assert vp["Health"] == VDS_H_HEALTHY, vp
+        for pl in vp["Plexes"]:
+            assert pl[1] == VDS_H_HEALTHY, (vp["Name"], pl)
+    for name, sha in gold.items():
+        assert volume_sha256(name, images) == sha, "%s differs from its reference" % name
+    ldmcheck_strict(images)
+
+
+def recover_ok(ctx, d, pack, images, gold, want_repaired=None):
+    bus = ctx.bus
+    (job,) = bus.call(pack, IFACE_PACK, "Recover")
+    assert job.startswith("/org/ldmd1/job/_"), job
+    hr, out = job_wait(bus, job)
+    assert hr == S_OK, "0x%08x %s\n%s" % (hr, out, d.output()[-3000:])
+    assert out["type"] == VDS_ASYNCOUT_RECOVERPACK, out
+    if want_repaired is not None:
+        assert out["bytes_repaired"] == want_repaired, out
+    assert bus.call(job, IFACE_JOB, "QueryStatus") == (S_OK, 100)
+    j = bus.props(job, IFACE_JOB)
+    assert j["State"] == "done" and j["Percent"] == 100 and j["HResult"] == S_OK, j
+    assert j["Operation"] == "recover" and j["Object"] == pack and j["StartedByUID"] == 0, j
+    assert j["Cancelable"] is False, j
+    assert_healthy(bus, pack, images, gold)
+    return job, out
+
+
+# ---------------------------------------------------------------------------------------------
+# The damage matrix on the real Windows pack
+
+@tap.test
+def recover_mirror_plex_stale(ctx):
+    imgs, _ = ctx.copy_2008("mirror")
+    damage("stale", "Disk6-01", *imgs)
+    damage("scribble", "Disk6-01", 0, MIB, *imgs)
+    damage("scribble", "Disk6-01", 15 * MIB, MIB, *imgs)
+    d = ctx.start(imgs)
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        assert bus.prop(pack, IFACE_PACK, "Health") != VDS_H_HEALTHY
+        sigs = []
+        sub = bus.subscribe(sigs)
+        job, out = recover_ok(ctx, d, pack, imgs, GOLD_2008, want_repaired=16 * MIB)
+        assert out["volumes_touched"] == 1 and out["database_committed"] is True, out
+        done = wait_until(lambda: [s for s in sigs if s[0] == job and s[2] == "Completed"], 5, "Completed")
+        assert done[0][3][0] == S_OK, sigs
+        news = [s for s in sigs if s[2] == "JobNew"]
+        assert news and news[0][3] == (job, pack), sigs
+        added = [s for s in sigs if s[2] == "InterfacesAdded" and s[3][0] == job]
+        assert added and IFACE_JOB in added[0][3][1], sigs
+        # The refreshed states are signalled before the job says it is done.
+        health = [i for i, s in enumerate(sigs) if s[0] == pack and s[2] == "PropertiesChanged"
+                  and "Health" in s[3][1]]
+        assert health and health[0] < sigs.index(done[0]), sigs
+        assert job in bus.call(MANAGER, IFACE_MANAGER, "ListJobs")[0]
+        assert job in bus.prop(MANAGER, IFACE_MANAGER, "Jobs")
+        bus.conn.signal_unsubscribe(sub)
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def recover_raid5_column_stale(ctx):
+    imgs, _ = ctx.copy_2008("raid5")
+    damage("stale", "Disk8-01", *imgs)
+    damage("scribble", "Disk8-01", 64 * 1024, 3 * MIB, *imgs)
+    d = ctx.start(imgs)
+    try:
+        recover_ok(ctx, d, pack_of(ctx.bus, X.PACK_2008["name"]), imgs, GOLD_2008, want_repaired=16 * MIB)
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def recover_database_rolled_back(ctx):
+    imgs, _ = ctx.copy_2008("rollback")
+    # Disk6 misses a transaction (its copy is a generation behind) and writes to its plex.
+    damage("rollback", "mirrored-2.img", *imgs)
+    damage("scribble", "Disk6-01", 4 * MIB, MIB, *imgs)
+    d = ctx.start(imgs)
+    try:
+        _, out = recover_ok(ctx, d, pack_of(ctx.bus, X.PACK_2008["name"]), imgs, GOLD_2008,
+                            want_repaired=16 * MIB)
+        assert out["disks_synced"] >= 1, out
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def recover_with_disk_missing(ctx):
+    imgs, present = ctx.copy_2008("missing", leave_out=("ldm-2008r2-mirrored-2.img",))
+    before = {p: open(p, "rb").read() for p in present if "mirrored" in p}
+    d = ctx.start(present)
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        (job,) = bus.call(pack, IFACE_PACK, "Recover")
+        hr, out = job_wait(bus, job)
+        assert hr == VDS_E_VOLUME_NOT_HEALTHY, "0x%08x %s" % (hr, out)
+        assert "Volume3" in out["remaining"], out
+        assert out["bytes_repaired"] == 0, out
+        # [MS-VDS] §3.4.1.5: a failed job reports percent 0.
+        assert bus.call(job, IFACE_JOB, "QueryStatus") == (VDS_E_VOLUME_NOT_HEALTHY, 0)
+        j = bus.props(job, IFACE_JOB)
+        assert j["Percent"] == 0 and j["HResult"] == VDS_E_VOLUME_NOT_HEALTHY and j["State"] == "done", j
+        assert "Volume3" in j["Message"], j
+        name, msg = bus.call_error(job, IFACE_JOB, "Cancel")
+        assert name == "org.ldmd1.Error.CancelTooLate" and job in msg, (name, msg)
+        for p, data in before.items():
+            assert open(p, "rb").read() == data, "%s was written" % p
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def invalid_pack_not_supported_and_rejoined(ctx):
+    imgs, _ = ctx.copy_2008("invalid")
+    # raid5-1's VMDB (MBR, LBA 100369) is unreadable: the disk sits in INVALID.
+    with open(imgs[[os.path.basename(i) for i in imgs].index("ldm-2008r2-raid5-1.img")], "r+b") as f:
+        f.seek(100369 * 512)
+        f.write(b"\x5a" * 64)
+    d = ctx.start(imgs)
+    try:
+        bus = ctx.bus
+        assert "/org/ldmd1/pack/invalid" in bus.prop(MANAGER, IFACE_MANAGER, "Packs")
+        name, msg = bus.call_error("/org/ldmd1/pack/invalid", IFACE_PACK, "Recover")
+        assert name == "org.ldmd1.Error.NotSupported" and "INVALID" in msg, (name, msg)
+        name, _ = bus.call_error("/org/ldmd1/pack/invalid", IFACE_PACK, "Verify")
+        assert name == "org.ldmd1.Error.NotSupported", name
+        pack = pack_of(bus, X.PACK_2008["name"])
+        _, out = recover_ok(ctx, d, pack, imgs, GOLD_2008)
+        assert out["disks_synced"] >= 1, out
+        assert "/org/ldmd1/pack/invalid" not in bus.prop(MANAGER, IFACE_MANAGER, "Packs")
+    finally:
+        ctx.stop(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress, cancel, waiters, Busy: a big mkldm pack and a rate limit make the job last ~3 s
+
+def start_big_recover(ctx, d, imgs):
+    bus = ctx.bus
+    pack = pack_of(bus, "Big-Dg0")
+    (job,) = bus.call(pack, IFACE_PACK, "Recover")
+    return pack, job
+
+
+def break_big_mirror(imgs):
+    damage("stale", "Disk2-01", *imgs)
+    damage("scribble", "Disk2-01", 0, 8 * MIB, *imgs)
+    damage("scribble", "Disk2-01", 80 * MIB, 8 * MIB, *imgs)
+
+
+def new_connection(bus):
+    return Gio.DBusConnection.new_for_address_sync(
+        bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+        None, None)
+
+
+@tap.test
+def progress_waiters_busy_and_cancel(ctx):
+    imgs, gold = ctx.big_pack("big-cancel")
+    break_big_mirror(imgs)
+    d = ctx.start(imgs, conf="RepairRateLimitMiB=32\n")
+    try:
+        bus = ctx.bus
+        sigs = []
+        sub = bus.subscribe(sigs)
+        pack, job = start_big_recover(ctx, d, imgs)
+        assert bus.prop(pack, IFACE_PACK, "ActiveJob") == job
+        name, msg = bus.call_error(pack, IFACE_PACK, "Recover")
+        assert name == "org.ldmd1.Error.Busy" and job in msg, (name, msg)
+        name, _ = bus.call_error(pack, IFACE_PACK, "Verify")
+        assert name == "org.ldmd1.Error.Busy", name
+
+        # Two more clients wait; one of them leaves before the end.
+        results = []
+
+        def answered(conn, res):
+            try:
+                results.append(conn.call_finish(res).unpack())
+            except GLib.Error as e:
+                if conn is not leave:
+                    results.append(e.message)
+        stay, leave = new_connection(bus), new_connection(bus)
+        for c in (stay, leave):
+            c.call("org.ldmd1", job, IFACE_JOB, "Wait", None, None, Gio.DBusCallFlags.NONE, 120000, None, answered)
+
+        # QueryStatus while running: pending, percent 0–99, never decreasing.
+        seen = []
+        t0 = time.monotonic()
+        while True:
+            hr, pc = bus.call(job, IFACE_JOB, "QueryStatus")
+            if hr != VDS_E_OPERATION_PENDING:
+                break
+            assert 0 <= pc <= 99, pc
+            seen.append(pc)
+            if pc >= 30 and not leave.is_closed():
+                leave.close_sync(None)
+            if pc >= 50:
+                break
+            time.sleep(0.05)
+            assert time.monotonic() - t0 < 60, seen
+        assert seen == sorted(seen), seen
+        assert seen and seen[-1] >= 50, seen
+        j = bus.props(job, IFACE_JOB)
+        assert j["State"] == "running" and j["Cancelable"] and j["HResult"] == VDS_E_OPERATION_PENDING, j
+        assert 0 < j["BytesDone"] < j["BytesTotal"] == BIG_MIRROR, j
+        assert j["Rate"] > 0 and j["ExpectedEndTime"] > j["StartTime"] > 0, j
+        assert j["Message"].startswith("data"), j
+
+        # Cancel half-way.
+        assert bus.call(job, IFACE_JOB, "Cancel") == ()
+        hr, out = job_wait(bus, job)
+        assert hr == VDS_E_OPERATION_CANCELED, "0x%08x %s" % (hr, out)
+        assert MIB * 40 <= out["bytes_repaired"] < BIG_MIRROR, out
+        assert out["database_committed"] is False, out
+        assert bus.call(job, IFACE_JOB, "QueryStatus") == (VDS_E_OPERATION_CANCELED, 0)
+        wait_until(lambda: results, 10, "the remaining waiter's answer")
+        assert results[0][0] == VDS_E_OPERATION_CANCELED, results
+        stay.close_sync(None)
+        name, _ = bus.call_error(job, IFACE_JOB, "Cancel")
+        assert name == "org.ldmd1.Error.CancelTooLate", name
+        wait_until(lambda: [s for s in sigs if s[0] == job and s[2] == "Completed"], 5, "Completed")
+        states = [s[3][1]["State"] for s in sigs if s[0] == job and s[2] == "PropertiesChanged"
+                  and "State" in s[3][1]]
+        assert states[-2:] == ["cancelling", "done"], states
+        # Progress signals are coalesced: at most ~4 Percent changes a second.
+        stamps = [s for s in sigs if s[0] == job and s[2] == "PropertiesChanged" and "Percent" in s[3][1]]
+        assert len(stamps) <= 4 * (time.monotonic() - t0) + 4, len(stamps)
+        bus.conn.signal_unsubscribe(sub)
+
+        # Recover again: resumes from the checkpoint, ends healthy.
+        (job2,) = bus.call(pack, IFACE_PACK, "Recover")
+        hr, out = job_wait(bus, job2)
+        assert hr == S_OK, "0x%08x %s" % (hr, out)
+        assert out["bytes_resumed"] > 0 and out["bytes_repaired"] + out["bytes_resumed"] == BIG_MIRROR, out
+        assert_healthy(bus, pack, imgs, gold)
+        assert d.alive()
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def sigkill_then_resume(ctx):
+    imgs, gold = ctx.big_pack("big-kill")
+    break_big_mirror(imgs)
+    d = ctx.start(imgs, conf="RepairRateLimitMiB=32\n")
+    state = d.state_dir
+    bus = ctx.bus
+    pack, job = start_big_recover(ctx, d, imgs)
+    wait_until(lambda: bus.prop(job, IFACE_JOB, "BytesDone") >= 48 * MIB, 60, "half of the mirror")
+    d.proc.kill()
+    d.proc.wait()
+    d.log.close()
+    wait_until(lambda: bus.name_owner() is None, 10, "org.ldmd1 to be released")
+    assert os.listdir(state), "no checkpoint in %s" % state
+    # The same state directory: a new daemon resumes.
+    d = ctx.start(imgs, extra=["--state-dir=" + state])
+    try:
+        job, out = recover_ok(ctx, d, pack_of(bus, "Big-Dg0"), imgs, gold)
+        assert out["bytes_resumed"] >= 32 * MIB, out
+        assert out["bytes_repaired"] < BIG_MIRROR, out
+        assert out["bytes_repaired"] + out["bytes_resumed"] == BIG_MIRROR, out
+        assert os.listdir(state) == [], os.listdir(state)
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def inhibitor_held_while_recovering(ctx):
+    imgs, gold = ctx.big_pack("big-inhibit")
+    break_big_mirror(imgs)
+    logind = Mock(ctx.bus, "logind", os.path.join(ctx.dir, "logind.log"))
+    d = ctx.start(imgs, conf="RepairRateLimitMiB=64\n")
+    try:
+        bus = ctx.bus
+
+        def ours():
+            l = logind.call("/org/freedesktop/login1", "org.freedesktop.login1.Manager", "ListInhibitors")[0]
+            return [i for i in l if i[1] == "ldmd"]
+        pack, job = start_big_recover(ctx, d, imgs)
+        held = wait_until(ours, 10, "ldmd's inhibitor")
+        assert held[0][0] == "shutdown:sleep" and held[0][3] == "block", held
+        assert "Big-Dg0" in held[0][2], held
+        hr, _ = job_wait(bus, job)
+        assert hr == S_OK
+        wait_until(lambda: not ours(), 10, "the inhibitor to be released")
+        assert_healthy(bus, pack, imgs, gold)
+    finally:
+        ctx.stop(d)
+        logind.stop()
+
+
+@tap.test
+def finished_jobs_lifetime_and_cap(ctx):
+    imgs, _ = ctx.copy_2008("lifetime")
+    d = ctx.start(imgs, conf="FinishedJobLifetimeSec=1\nMaxFinishedJobs=2\n")
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        sigs = []
+        sub = bus.subscribe(sigs)
+        # The starter stays connected: the job outlives its lifetime ...
+        jobs = []
+        for _ in range(3):
+            (job,) = bus.call(pack, IFACE_PACK, "Verify")
+            hr, out = job_wait(bus, job)
+            assert hr == S_OK and out["mirror_mismatches"] == 0 and out["parity_mismatches"] == 0, out
+            jobs.append(job)
+        # ... but only two finished jobs are kept: the oldest went.
+        removed = wait_until(lambda: [s[3] for s in sigs if s[2] == "JobRemoved"], 5, "JobRemoved")
+        assert removed == [(jobs[0], S_OK)], removed
+        time.sleep(1.5)
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs")[0] == jobs[1:]
+        # A starter that leaves takes its expired job with it.
+        c = new_connection(bus)
+        job = c.call_sync("org.ldmd1", pack, IFACE_PACK, "Verify", None, None, Gio.DBusCallFlags.NONE,
+                          10000, None).unpack()[0]
+        hr, _ = job_wait(bus, job)
+        assert hr == S_OK
+        time.sleep(1.2)
+        assert job in bus.call(MANAGER, IFACE_MANAGER, "ListJobs")[0]
+        c.close_sync(None)
+        wait_until(lambda: job not in bus.call(MANAGER, IFACE_MANAGER, "ListJobs")[0], 5, "the job to go")
+        wait_until(lambda: [s for s in sigs if s[2] == "InterfacesRemoved" and s[3][0] == job], 5,
+                   "InterfacesRemoved")
+        bus.conn.signal_unsubscribe(sub)
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def job_introspection_matches_xml(ctx):
+    imgs, _ = ctx.copy_2008("introspect")
+    d = ctx.start(imgs)
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        (job,) = bus.call(pack, IFACE_PACK, "Verify")
+        job_wait(bus, job)
+        for iface, path in ((IFACE_JOB, job), (IFACE_PACK, pack)):
+            with open(os.path.join(SOURCE_ROOT, "dbus", iface + ".xml")) as f:
+                want = interface_signature(f.read(), iface)
+            got = interface_signature(bus.introspect(path), iface)
+            assert got == want, "%s differs from dbus/%s.xml:\nonly live: %s\nonly xml: %s" % (
+                path, iface, sorted(got - want), sorted(want - got))
+        assert '<node name="job"/>' in bus.introspect(MANAGER)
+        objs = bus.managed_objects()
+        assert objs[job][IFACE_JOB]["State"] == "done", objs[job]
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
+def auto_recover_when_disk_returns(ctx):
+    imgs, _ = ctx.copy_2008("auto")
+    d = ctx.start(imgs, conf="AutoRecover=yes\n")
+    try:
+        bus = ctx.bus
+        assert bus.prop(MANAGER, IFACE_MANAGER, "AutoRecover") is True
+        pack = pack_of(bus, X.PACK_2008["name"])
+        away = [i for i in imgs if i.endswith("mirrored-2.img")][0]
+        os.rename(away, away + ".away")
+        bus.call(MANAGER, IFACE_MANAGER, "Rescan")
+        # The pack changes while the disk is away: its copy and plex fall behind.
+        damage("rollback", "none", *[i for i in imgs if i != away])
+        bus.call(MANAGER, IFACE_MANAGER, "Rescan")
+        assert bus.prop(MANAGER, IFACE_MANAGER, "Jobs") == []
+        sigs = []
+        sub = bus.subscribe(sigs)
+        os.rename(away + ".away", away)
+        bus.call(MANAGER, IFACE_MANAGER, "Rescan")
+        new = wait_until(lambda: [s for s in sigs if s[2] == "JobNew"], 10, "an auto-recover job")
+        job = new[0][3][0]
+        assert new[0][3][1] == pack, new
+        assert bus.prop(job, IFACE_JOB, "Operation") == "auto-recover"
+        hr, out = job_wait(bus, job)
+        assert hr == S_OK, "0x%08x %s" % (hr, out)
+        assert out["disks_synced"] >= 1, out
+        assert_healthy(bus, pack, imgs, GOLD_2008)
+        bus.conn.signal_unsubscribe(sub)
+    finally:
+        ctx.stop(d)
+
+
+def main():
+    if not os.access(LDMD, os.X_OK):
+        print("1..0 # SKIP %s not built" % LDMD)
+        return 0
+    ctx = Ctx()
+    try:
+        return tap.run(ctx)
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
