@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* job.c: the life of a Job (see job.h): creation on a pack, the work on a pool worker,
- * progress coming back through the pool's eventfd, the refresh scan, the end (waiters,
- * Completed), and removal from the bus. */
+ * progress coming back through the pool's eventfd, the refresh scan, the end, and removal
+ * from the bus. What clients see of it (methods, waiters, signals) is in job-bus.c. */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,13 +35,6 @@ const char *job_operation_to_string(JobOperation o) {
 
 const char *job_state_to_string(JobState s) {
         return s >= 0 && s < _JOB_STATE_MAX ? state_table[s] : NULL;
-}
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 static bool hresult_succeeded(uint32_t hr) {
@@ -92,211 +85,6 @@ int manager_job_paths(Manager *m, char ***ret) {
         return 0;
 }
 
-/* ---- waiters ---- */
-
-struct JobWaiter {
-        Job *job;
-        JobWaiter *next;
-        sd_bus_message *call;
-        sd_bus_track *track;
-};
-
-static JobWaiter *waiter_free(JobWaiter *w) {
-        if (!w)
-                return NULL;
-        sd_bus_track_unref(w->track);
-        sd_bus_message_unref(w->call);
-        free(w);
-        return NULL;
-}
-
-static void waiter_unlink(JobWaiter *w) {
-        Job *j = w->job;
-
-        for (JobWaiter **p = &j->waiters; *p; p = &(*p)->next)
-                if (*p == w) {
-                        *p = w->next;
-                        j->n_waiters--;
-                        return;
-                }
-}
-
-static int waiter_on_gone(sd_bus_track *t, void *userdata) {
-        JobWaiter *w = userdata;
-
-        log_debug("A Wait() caller of %s left the bus; forgetting it.", w->job->path);
-        waiter_unlink(w);
-        waiter_free(w);
-        return 0;
-}
-
-int job_add_waiter(Job *j, sd_bus_message *call) {
-        JobWaiter *w;
-        int r;
-
-        if (j->n_waiters >= JOB_WAITERS_MAX)
-                return -E2BIG;
-        w = calloc(1, sizeof(JobWaiter));
-        if (!w)
-                return -ENOMEM;
-        w->job = j;
-        w->call = sd_bus_message_ref(call);
-        r = sd_bus_track_new(sd_bus_message_get_bus(call), &w->track, waiter_on_gone, w);
-        if (r >= 0)
-                r = sd_bus_track_add_sender(w->track, call);
-        if (r < 0) {
-                waiter_free(w);
-                return r;
-        }
-        w->next = j->waiters;
-        j->waiters = w;
-        j->n_waiters++;
-        return 0;
-}
-
-static void job_answer_waiters(Job *j) {
-        JobWaiter *w;
-
-        while ((w = j->waiters)) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                int r;
-
-                j->waiters = w->next;
-                j->n_waiters--;
-                r = sd_bus_message_new_method_return(w->call, &reply);
-                if (r >= 0)
-                        r = job_append_result(j, reply);
-                if (r >= 0)
-                        r = sd_bus_send(NULL, reply, NULL);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to answer a Wait() on %s: %m", j->path);
-                waiter_free(w);
-        }
-}
-
-/* ---- the output of Wait() ---- */
-
-static int append_entry(sd_bus_message *m, const char *key, const char *type, ...) {
-        va_list ap;
-        int r;
-
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append_basic(m, 's', key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', type);
-        if (r >= 0) {
-                va_start(ap, type);
-                r = sd_bus_message_appendv(m, type, ap);
-                va_end(ap);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r < 0 ? r : sd_bus_message_close_container(m);
-}
-
-int job_append_result(Job *j, sd_bus_message *reply) {
-        const RepairResult *res = &j->result;
-        bool verify = j->operation == JOB_VERIFY;
-        int r;
-
-        r = sd_bus_message_append(reply, "u", job_hresult(j));
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        /* VDS_ASYNC_OUTPUT_TYPE ([MS-VDS] §2.2.1.2.x): RECOVERPACK for IVdsPack::Recover; a
-         * scrub has no VDS type. */
-        r = append_entry(reply, "type", "u", (uint32_t) (verify ? VDS_ASYNCOUT_UNKNOWN : VDS_ASYNCOUT_RECOVERPACK));
-        if (r >= 0)
-                r = append_entry(reply, "message", "s", j->message ?: "");
-        if (r >= 0 && verify) {
-                r = append_entry(reply, "mirror_mismatches", "t", res->mirror_mismatches);
-                if (r >= 0)
-                        r = append_entry(reply, "parity_mismatches", "t", res->parity_mismatches);
-        } else if (r >= 0) {
-                r = append_entry(reply, "bytes_repaired", "t", res->bytes_repaired);
-                if (r >= 0)
-                        r = append_entry(reply, "bytes_resumed", "t", res->bytes_resumed);
-                if (r >= 0)
-                        r = append_entry(reply, "volumes_touched", "u", (uint32_t) res->volumes_touched);
-                if (r >= 0)
-                        r = append_entry(reply, "disks_synced", "u", (uint32_t) res->disks_synced);
-                if (r >= 0)
-                        r = append_entry(reply, "database_committed", "b", (int) res->database_committed);
-                if (r >= 0)
-                        r = append_entry(reply, "remaining", "s", res->remaining);
-        }
-        return r < 0 ? r : sd_bus_message_close_container(reply);
-}
-
-/* ---- change signals ---- */
-
-static void job_emit(Job *j) {
-        const char *names[12];
-        size_t n = 0;
-        unsigned c = j->pending_changes;
-
-        j->pending_changes = 0;
-        j->last_emit_usec = now_usec(CLOCK_MONOTONIC);
-        if (c & JOB_CHANGE_STATE)
-                names[n++] = "State";
-        if (c & JOB_CHANGE_PERCENT)
-                names[n++] = "Percent";
-        if (c & JOB_CHANGE_BYTES_DONE)
-                names[n++] = "BytesDone";
-        if (c & JOB_CHANGE_BYTES_TOTAL)
-                names[n++] = "BytesTotal";
-        if (c & JOB_CHANGE_RATE)
-                names[n++] = "Rate";
-        if (c & JOB_CHANGE_END_TIME)
-                names[n++] = "ExpectedEndTime";
-        if (c & JOB_CHANGE_CANCELABLE)
-                names[n++] = "Cancelable";
-        if (c & JOB_CHANGE_HRESULT)
-                names[n++] = "HResult";
-        if (c & JOB_CHANGE_MESSAGE)
-                names[n++] = "Message";
-        names[n] = NULL;
-        if (n > 0)
-                (void) sd_bus_emit_properties_changed_strv(j->manager->bus, j->path, LDMD_JOB_INTERFACE,
-                                                           (char **) names);
-}
-
-static int job_on_emit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        job_emit(userdata);
-        return 0;
-}
-
-void job_changed(Job *j, unsigned changes, bool now) {
-        uint64_t t = now_usec(CLOCK_MONOTONIC), due = j->last_emit_usec + JOB_EMIT_INTERVAL_USEC;
-        int r;
-
-        j->pending_changes |= changes;
-        if (now || t >= due) {
-                if (j->emit_source)
-                        (void) sd_event_source_set_enabled(j->emit_source, SD_EVENT_OFF);
-                job_emit(j);
-                return;
-        }
-        if (!j->emit_source) {
-                r = sd_event_add_time(j->manager->event, &j->emit_source, CLOCK_MONOTONIC, due, 0,
-                                      job_on_emit_timer, j);
-                if (r < 0) {
-                        job_emit(j);
-                        return;
-                }
-                (void) sd_event_source_set_description(j->emit_source, "job-emit");
-                return;
-        }
-        int enabled = SD_EVENT_OFF;
-        (void) sd_event_source_get_enabled(j->emit_source, &enabled);
-        if (enabled != SD_EVENT_OFF)
-                return; /* already due */
-        (void) sd_event_source_set_time(j->emit_source, due);
-        (void) sd_event_source_set_enabled(j->emit_source, SD_EVENT_ONESHOT);
-}
-
 static void manager_jobs_changed(Manager *m) {
         (void) sd_bus_emit_properties_changed(m->bus, LDMD_MANAGER_PATH, LDMD_MANAGER_INTERFACE, "Jobs", NULL);
 }
@@ -324,11 +112,7 @@ static void job_set_message(Job *j, const char *text) {
 static Job *job_free(Job *j) {
         if (!j)
                 return NULL;
-        while (j->waiters) {
-                JobWaiter *w = j->waiters;
-                j->waiters = w->next;
-                waiter_free(w);
-        }
+        job_free_waiters(j);
         inhibitor_release(&j->inhibitor);
         sd_event_source_disable_unref(j->emit_source);
         sd_event_source_disable_unref(j->expire_source);
@@ -415,7 +199,7 @@ static void job_finish(Job *j) {
 
         j->refreshing = false;
         j->state = JOB_DONE;
-        j->finished_usec = now_usec(CLOCK_MONOTONIC);
+        j->finished_usec = job_now_usec(CLOCK_MONOTONIC);
         m->n_finished_jobs++;
         inhibitor_release(&j->inhibitor);
 
@@ -429,7 +213,7 @@ static void job_finish(Job *j) {
                 j->hresult = j->result.hresult;
                 job_set_message(j, j->result.message);
         }
-        j->expected_end_time = now_usec(CLOCK_REALTIME);
+        j->expected_end_time = job_now_usec(CLOCK_REALTIME);
         j->rate = 0;
         log_info("%s %s of pack %s ended: 0x%08" PRIx32 " %s", j->path, job_operation_to_string(j->operation),
                  j->pack_name, j->hresult, (j->message ?: ""));
@@ -507,7 +291,7 @@ static uint32_t progress_percent(const JobProgress *p) {
 }
 
 static void job_update_rate(Job *j, const JobProgress *p) {
-        uint64_t t = now_usec(CLOCK_MONOTONIC), dt;
+        uint64_t t = job_now_usec(CLOCK_MONOTONIC), dt;
 
         if (p->step != REPAIR_STEP_DATA && p->step != REPAIR_STEP_VERIFY)
                 return;
@@ -522,7 +306,7 @@ static void job_update_rate(Job *j, const JobProgress *p) {
         j->rate = (uint64_t) ((long double) (p->done - j->rate_base_bytes) * 1000000.0L / (long double) dt);
         j->pending_changes |= JOB_CHANGE_RATE;
         if (j->rate > 0 && p->total > p->done) {
-                j->expected_end_time = now_usec(CLOCK_REALTIME) + (p->total - p->done) / j->rate * 1000000u;
+                j->expected_end_time = job_now_usec(CLOCK_REALTIME) + (p->total - p->done) / j->rate * 1000000u;
                 j->pending_changes |= JOB_CHANGE_END_TIME;
         }
 }
@@ -583,7 +367,7 @@ typedef struct JobRun {
 /* RepairRateLimitMiB=: sleeps on the worker until the data moved so far is not ahead of the
  * limit, in short slices so that Cancel still acts quickly. */
 static void job_throttle(JobRun *run, RepairStep step, const char *detail, uint64_t done) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC), due;
+        uint64_t now = job_now_usec(CLOCK_MONOTONIC), due;
 
         if (run->rate_limit == 0 || (step != REPAIR_STEP_DATA && step != REPAIR_STEP_VERIFY))
                 return;
@@ -600,7 +384,7 @@ static void job_throttle(JobRun *run, RepairStep step, const char *detail, uint6
                 uint64_t slice = MIN(due - now, 50000u);
                 struct timespec ts = { .tv_sec = 0, .tv_nsec = (long) slice * 1000 };
                 nanosleep(&ts, NULL);
-                now = now_usec(CLOCK_MONOTONIC);
+                now = job_now_usec(CLOCK_MONOTONIC);
         }
 }
 
@@ -718,7 +502,7 @@ int job_start(Manager *m, const PackObj *pack, JobOperation op, uid_t uid, sd_bu
         j->state = JOB_QUEUED;
         j->hresult = VDS_E_OPERATION_PENDING;
         j->pack_guid = pack->pack->guid;
-        j->start_time = now_usec(CLOCK_REALTIME);
+        j->start_time = job_now_usec(CLOCK_REALTIME);
         atomic_init(&j->cancel, false);
         j->object = strdup(pack->path);
         j->pack_name = strdup(pack->name);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -116,6 +117,13 @@ typedef struct Job {
         Inhibitor inhibitor;
 } Job;
 
+static inline uint64_t job_now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
 const char *job_operation_to_string(JobOperation o);
 const char *job_state_to_string(JobState s);
 
@@ -132,6 +140,10 @@ void job_cancel(Job *j);
 
 /* Adds a pending Wait() call; it is answered when the job is done. -E2BIG when full. */
 int job_add_waiter(Job *j, sd_bus_message *call);
+
+/* Answers every pending Wait() with the result (the job is done). */
+void job_answer_waiters(Job *j);
+void job_free_waiters(Job *j);
 
 /* The published HRESULT / percent ([MS-VDS] §3.4.1.5). */
 uint32_t job_hresult(const Job *j);
@@ -152,6 +164,11 @@ int manager_job_paths(struct Manager *m, char ***ret);
 void manager_jobs_on_scan(struct Manager *m, uint64_t generation);
 /* Starts the pool and watches its fd. */
 int manager_jobs_start(struct Manager *m);
+
+/* auto-recover.c: packs of `new` (the model about to be published) that got a missing disk
+ * back and are not healthy, when AutoRecover=yes; and starting their jobs once published. */
+int manager_auto_recover_candidates(struct Manager *m, const Model *new, char ***ret);
+void manager_auto_recover(struct Manager *m, char **packs);
 
 /* job-bus.c */
 extern const sd_bus_vtable job_vtable[];

@@ -145,6 +145,7 @@ static void manager_notify_status(Manager *m) {
 
 static void manager_on_probe_result(ProbeResult *result, void *userdata) {
         _cleanup_(probe_result_freep) ProbeResult *r = result;
+        _cleanup_strv_free_ char **auto_recover = NULL;
         Manager *m = userdata;
         Model *model = NULL;
         int k;
@@ -159,11 +160,14 @@ static void manager_on_probe_result(ProbeResult *result, void *userdata) {
         else {
                 log_debug("Scan %" PRIu64 " done: %zu packs, %zu disks, %zu volumes.", r->generation,
                           model->n_packs, model->n_disks, model->n_volumes);
+                if (manager_auto_recover_candidates(m, model, &auto_recover) < 0)
+                        log_oom();
                 manager_publish(m, model);
                 manager_notify_status(m);
         }
         manager_answer_rescan_waiters(m, r->generation);
         manager_jobs_on_scan(m, r->generation);
+        manager_auto_recover(m, auto_recover);
 
         if (!m->coldplugged) {
                 m->coldplugged = true;

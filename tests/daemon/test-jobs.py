@@ -22,7 +22,8 @@ from ldmdtest import (  # noqa: E402
     SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_CANCEL_TOO_LATE, VDS_E_OPERATION_CANCELED,
     VDS_E_OPERATION_PENDING, VDS_E_VOLUME_NOT_HEALTHY, VDS_H_HEALTHY, Gio, GLib, Ldmd, Mock,
     PrivateBus, Skip, Tap, copy_sparse, damage, diag, interface_signature, ldmcheck_strict,
-    pack_path, tmpdir, unpack_real_images, volume_sha256, wait_until)
+    pack_path, require_program, require_root, run_as_nobody, tmpdir, unpack_real_images, volume_sha256,
+    wait_until)
 
 tap = Tap()
 
@@ -496,6 +497,80 @@ def auto_recover_when_disk_returns(ctx):
         bus.conn.signal_unsubscribe(sub)
     finally:
         ctx.stop(d)
+
+
+def busctl_nobody(ctx, *argv):
+    return run_as_nobody(["busctl", "--address=" + ctx.bus.address] + list(argv))
+
+
+def nobody_call(ctx, path, iface, method):
+    r = busctl_nobody(ctx, "call", "org.ldmd1", path, iface, method)
+    if r.returncode == 0:
+        return r.stdout.split()[-1].strip('"') if r.stdout.strip() else "", None
+    return None, r.stderr.strip()
+
+
+@tap.test
+def polkit_decides_for_unprivileged_callers(ctx):
+    require_root()  # setpriv needs it to become nobody
+    require_program("setpriv")
+    imgs, _ = ctx.copy_2008("polkit")
+    polkitd = Mock(ctx.bus, "polkitd", os.path.join(ctx.dir, "polkitd.log"))
+    # Slow jobs, so that there is time to cancel them.
+    d = ctx.start(imgs, conf="RepairRateLimitMiB=1\n")
+    bus = ctx.bus
+    pack = pack_of(bus, X.PACK_2008["name"])
+    mock = ("/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.DBus.Mock")
+
+    def allow(*actions):
+        polkitd.call(*mock, "SetAllowed", (list(actions),), "(as)")
+    try:
+        # polkit says no: refused, naming the action and the pack.
+        job, err = nobody_call(ctx, pack, IFACE_PACK, "Verify")
+        assert job is None and "org.ldmd1.recover" in err and X.PACK_2008["name"] in err, err
+        job, err = nobody_call(ctx, MANAGER, IFACE_MANAGER, "Rescan")
+        assert job is None and "org.ldmd1.manage" in err, err
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+        # Root needs no polkit.
+        (root_job,) = bus.call(pack, IFACE_PACK, "Verify")
+        assert bus.prop(root_job, IFACE_JOB, "StartedByUID") == 0
+        # Another user's job: cancel-other.
+        allow("org.ldmd1.recover")
+        _, err = nobody_call(ctx, root_job, IFACE_JOB, "Cancel")
+        assert err and "org.ldmd1.cancel-other" in err, err
+        allow("org.ldmd1.recover", "org.ldmd1.cancel-other")
+        _, err = nobody_call(ctx, root_job, IFACE_JOB, "Cancel")
+        assert err is None, err
+        hr, _ = job_wait(bus, root_job)
+        assert hr == VDS_E_OPERATION_CANCELED, "0x%08x" % hr
+        # polkit says yes: nobody starts a job, and may always cancel its own.
+        allow("org.ldmd1.recover")
+        job, err = nobody_call(ctx, pack, IFACE_PACK, "Verify")
+        assert err is None and job.startswith("/org/ldmd1/job/_"), err
+        assert bus.prop(job, IFACE_JOB, "StartedByUID") == 65534
+        r = busctl_nobody(ctx, "get-property", "org.ldmd1", job, IFACE_JOB, "State")
+        assert r.returncode == 0 and r.stdout.split()[-1].strip('"') in ("queued", "running"), r
+        allow()
+        _, err = nobody_call(ctx, job, IFACE_JOB, "Cancel")
+        assert err is None, err
+        hr, _ = job_wait(bus, job)
+        assert hr == VDS_E_OPERATION_CANCELED, "0x%08x" % hr
+        allow("org.ldmd1.manage")
+        _, err = nobody_call(ctx, MANAGER, IFACE_MANAGER, "Rescan")
+        assert err is None, err
+        # No polkitd on the bus: only root.
+        polkitd.stop()
+        polkitd = None
+        job, err = nobody_call(ctx, pack, IFACE_PACK, "Verify")
+        assert job is None and "org.ldmd1.recover" in err and "polkit is not available" in err, err
+        (root_job,) = bus.call(pack, IFACE_PACK, "Verify")
+        bus.call(root_job, IFACE_JOB, "Cancel")
+        job_wait(bus, root_job)
+        assert d.alive()
+    finally:
+        ctx.stop(d)
+        if polkitd:
+            polkitd.stop()
 
 
 def main():
