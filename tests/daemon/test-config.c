@@ -48,12 +48,14 @@ static void test_defaults(void) {
         g_assert_cmpuint(c.worker_threads, ==, 0);
         g_assert_cmpuint(c.finished_job_lifetime_usec, ==, 300 * G_USEC_PER_SEC);
         g_assert_cmpuint(c.max_finished_jobs, ==, 64);
+        g_assert_cmpuint(c.repair_rate_limit, ==, 0);
 }
 
 static void test_all_keys(void) {
         g_autofree char *path = write_conf("# comment\n; another\n\n[Daemon]\n"
                                            "  AutoRecover = yes \nWorkerThreads=8\n"
-                                           "FinishedJobLifetimeSec=10\nMaxFinishedJobs=4096\n");
+                                           "FinishedJobLifetimeSec=10\nMaxFinishedJobs=4096\n"
+                                           "RepairRateLimitMiB=32\n");
         g_autofree char *log = NULL;
         Config c;
 
@@ -63,6 +65,7 @@ static void test_all_keys(void) {
         g_assert_cmpuint(c.worker_threads, ==, 8);
         g_assert_cmpuint(c.finished_job_lifetime_usec, ==, 10 * G_USEC_PER_SEC);
         g_assert_cmpuint(c.max_finished_jobs, ==, 4096);
+        g_assert_cmpuint(c.repair_rate_limit, ==, 32u << 20);
         g_assert_cmpstr(log, ==, "");
 }
 
@@ -89,6 +92,8 @@ static void test_bad_values(void) {
                 "[Daemon]\nWorkerThreads=\n",
                 "[Daemon]\nMaxFinishedJobs=99999999999999999999999\n",
                 "[Daemon]\nFinishedJobLifetimeSec=5s\n",
+                "[Daemon]\nRepairRateLimitMiB=1G\n",
+                "[Daemon]\nRepairRateLimitMiB=9999999999\n",
                 "[Daemon]\nno equals sign\n",
                 "[Daemon\n",
         };

@@ -19,10 +19,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import expected as X  # noqa: E402
 from ldmdtest import (  # noqa: E402
     BUILD_ROOT, IFACE_JOB, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME, LDMD, MANAGER, S_OK,
-    SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_CANCEL_TOO_LATE, VDS_E_OPERATION_CANCELED,
+    SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_OPERATION_CANCELED,
     VDS_E_OPERATION_PENDING, VDS_E_VOLUME_NOT_HEALTHY, VDS_H_HEALTHY, Gio, GLib, Ldmd, Mock,
-    PrivateBus, Skip, Tap, copy_sparse, damage, diag, interface_signature, ldmcheck_strict,
-    pack_path, require_program, require_root, run_as_nobody, tmpdir, unpack_real_images, volume_sha256,
+    PrivateBus, Skip, Tap, copy_sparse, damage, interface_signature, ldmcheck_strict,
+    require_program, require_root, run_as_nobody, tmpdir, unpack_real_images, volume_sha256,
     wait_until)
 
 tap = Tap()
