@@ -6,6 +6,7 @@
 
 #include "pack-lines.h"
 #include "scan.h"
+#include "test-util.h"
 
 #include <glib.h> /* after macro.h: GLib's MIN/MAX replace ours without a warning */
 
@@ -34,13 +35,23 @@ static char *finish(GPtrArray *lines) {
 }
 
 char *test_pack_lines_new(const LdmNewPack *p, const char *dir) {
+        g_auto(GStrv) paths = g_new0(char *, p->n_disks + 1);
+
+        for (size_t i = 0; i < p->n_disks; i++)
+                paths[i] = g_strdup_printf("%s/disk%zu.img", dir, i + 1);
+        return test_pack_lines_new_paths(p, (const char *const *) paths);
+}
+
+char *test_pack_lines_new_paths(const LdmNewPack *p, const char *const *paths) {
         GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
 
+        g_ptr_array_add(lines, g_strdup_printf("group %s %s", p->group_name,
+                                               GUID_TO_STRING(&p->group_guid)));
         for (size_t i = 0; i < p->n_disks; i++) {
                 const LdmNewDisk *d = &p->disks[i];
                 g_ptr_array_add(lines, g_strdup_printf(
-                        "disk %s %s %s/disk%zu.img %" PRIu64 " %" PRIu64 " %" PRIu64 " 2048",
-                        d->name, GUID_TO_STRING(&d->privhead.disk_guid), dir, i + 1,
+                        "disk %s %s %s %" PRIu64 " %" PRIu64 " %" PRIu64 " 2048",
+                        d->name, GUID_TO_STRING(&d->privhead.disk_guid), paths[i],
                         d->privhead.pub_start, d->privhead.pub_size, d->privhead.priv_start));
         }
         for (size_t i = 0; i < p->n_volumes; i++) {
@@ -76,6 +87,7 @@ char *test_pack_lines_scan(const char *images) {
         g_assert_cmpuint(scan->n_invalid, ==, 0);
         p = scan->packs[0];
 
+        g_ptr_array_add(lines, g_strdup_printf("group %s %s", p->name, GUID_TO_STRING(&p->guid)));
         for (size_t i = 0; i < p->n_disks; i++) {
                 const LdmDisk *d = &p->disks[i];
                 g_assert_nonnull(d->device);
@@ -108,4 +120,14 @@ char *test_pack_lines_scan(const char *images) {
                 g_string_free(parts, TRUE);
         }
         return finish(lines);
+}
+
+char *test_pack_lines_run(const char *mode, const char *args) {
+        char *out = NULL;
+        g_autofree char *s = g_build_filename(g_getenv("LDM_SOURCE_ROOT"), "tests", "writer",
+                                              "pack-lines.sh", NULL);
+        g_autofree char *chk = g_build_filename(test_shared_dir(), "tools", "ldmcheck", NULL);
+
+        g_assert_cmpint(test_run(&out, "LDMCHECK='%s' '%s' %s %s", chk, s, mode, args), ==, 0);
+        return out;
 }

@@ -3,13 +3,16 @@
 /* test-mkldm: every layout (simple, span, stripe, mirror, RAID-5) on MBR, GPT and mixed packs
  * of 1–8 image files, made by mkldm (or the create/writer API for mixed packs), must be
  * (1) exactly what was asked for according to our own reader, (2) healthy for
- * `ldmcheck --strict --data`, (3) reported by Debian's ldmtool with the same disks, volumes,
- * extents, offsets and sizes, field by field, and (4) the same for ldmcheck's own model. */
+ * `ldmcheck --strict --data`, (3) reported by Debian's ldmtool with the same disk group,
+ * disks, volumes, extents, offsets and sizes, field by field, (4) the same for ldmcheck's own
+ * model, and (5) data written through our volume writer is where ldmtool's numbers place it
+ * (assemble.h). */
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "assemble.h"
 #include "create.h"
 #include "pack-lines.h"
 #include "test-util.h"
@@ -40,30 +43,16 @@ static char *tool(const char *rel) {
         return g_build_filename(g_getenv("LDM_BUILD_ROOT"), rel, NULL);
 }
 
-static char *script(void) {
-        return g_build_filename(g_getenv("LDM_SOURCE_ROOT"), "tests", "writer", "pack-lines.sh", NULL);
-}
-
-static char *ldmcheck(void) {
-        return g_build_filename(test_shared_dir(), "tools", "ldmcheck", NULL);
-}
-
-/* pack-lines.sh MODE ARGS (ARGS already shell-quoted). */
-static char *run_lines(const char *mode, const char *args) {
-        char *out = NULL;
-        g_autofree char *s = script(), *chk = ldmcheck();
-
-        g_assert_cmpint(test_run(&out, "LDMCHECK='%s' '%s' %s %s", chk, s, mode, args), ==, 0);
-        return out;
-}
-
-/* ldmtool reports the same pack, field by field; ldmcheck --strict --data finds nothing
- * (run_lines fails on any finding) and returns its own view of the volumes. */
+/* ldmtool reports the same pack, field by field; data our volume writer puts on every
+ * volume is where ldmtool's numbers say it is; then ldmcheck --strict --data (mirror plexes
+ * equal, RAID-5 parity right) finds nothing (which fails on any finding) and returns its
+ * own view of the volumes. */
 static char *assert_judges(const char *expected_lines, const char *images) {
-        g_autofree char *tl = run_lines("ldmtool", images);
+        g_autofree char *tl = test_pack_lines_run("ldmtool", images);
 
         g_assert_cmpstr(tl, ==, expected_lines);
-        return run_lines("ldmcheck", images);
+        test_write_and_assemble(images, tl, g_str_hash(g_test_get_path()));
+        return test_pack_lines_run("ldmcheck", images);
 }
 
 static void run_case(gconstpointer data) {
@@ -88,12 +77,12 @@ static void run_case(gconstpointer data) {
                                  json), ==, 0);
 
         qjson = g_shell_quote(json);
-        ml = run_lines("mkldm", qjson);
+        ml = test_pack_lines_run("mkldm", qjson);
         /* Our own reader sees what mkldm says it made. */
         rl = test_pack_lines_scan(images->str);
         g_assert_cmpstr(rl, ==, ml);
         cl = assert_judges(ml, images->str);
-        ml2 = run_lines("mkldm-check", qjson);
+        ml2 = test_pack_lines_run("mkldm-check", qjson);
         g_assert_cmpstr(cl, ==, ml2);
 }
 
