@@ -386,6 +386,9 @@ def sigkill_then_resume(ctx):
 def inhibitor_held_while_recovering(ctx):
     imgs, gold = ctx.big_pack("big-inhibit")
     break_big_mirror(imgs)
+    # ... and a RAID-5 column of the mkldm pack.
+    damage("stale", "Disk3-01", *imgs)
+    damage("scribble", "Disk3-01", 5 * MIB, 3 * MIB, *imgs)
     logind = Mock(ctx.bus, "logind", os.path.join(ctx.dir, "logind.log"))
     d = ctx.start(imgs, conf="RepairRateLimitMiB=64\n")
     try:
