@@ -561,6 +561,22 @@ def polkit_decides_for_unprivileged_callers(ctx):
         allow("org.ldmd1.manage")
         _, err = nobody_call(ctx, MANAGER, IFACE_MANAGER, "Rescan")
         assert err is None, err
+        # polkitd hangs: the daemon keeps serving everyone else meanwhile (the check is
+        # asynchronous), and the call goes on when the answer comes.
+        allow("org.ldmd1.manage")
+        polkitd.call(*mock, "SimulateHang", (True,), "(b)")
+        hung = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "busctl",
+                                 "--address=" + ctx.bus.address, "call", "org.ldmd1", MANAGER, IFACE_MANAGER,
+                                 "Rescan"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until(lambda: polkitd.call(*mock, "HaveHangingCalls")[0], 10, "the hanging CheckAuthorization")
+        t = time.monotonic()
+        assert pack_of(bus, X.PACK_2008["name"]) == pack
+        assert time.monotonic() - t < 2
+        assert hung.poll() is None
+        polkitd.call(*mock, "ReleaseHangingCalls")
+        out, err = hung.communicate(timeout=20)
+        assert hung.returncode == 0, err
+        polkitd.call(*mock, "SimulateHang", (False,), "(b)")
         # No polkitd on the bus: only root.
         polkitd.stop()
         polkitd = None
