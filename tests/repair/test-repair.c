@@ -12,6 +12,7 @@
 
 #include "health.h"
 #include "io.h"
+#include "ldm-damage.h"
 #include "repair.h"
 #include "scan.h"
 #include "test-util.h"
@@ -50,8 +51,22 @@ typedef struct Fixture {
         size_t n_paths;
 } Fixture;
 
+/* Where a case's images live. $LDM_REPAIR_TEST_DIR (the slow suite sets /dev/shm) trades
+ * the O_DIRECT path and real fsync latency — covered by the unit and root suites — for a
+ * matrix that does not wait on a busy disk; the directory goes with the fixture. */
+static char *fixture_dir(void) {
+        const char *base = g_getenv("LDM_REPAIR_TEST_DIR");
+        char *d;
+
+        if (!base || !*base)
+                return test_tmpdir();
+        d = g_build_filename(base, "ldmd-repair-XXXXXX", NULL);
+        g_assert_nonnull(g_mkdtemp(d));
+        return d;
+}
+
 static void fixture_init(Fixture *f, bool with_mirror2) {
-        *f = (Fixture) { .dir = test_tmpdir() };
+        *f = (Fixture) { .dir = fixture_dir() };
         g_assert_cmpint(guid_from_string(PACK_GUID, &f->guid), ==, 0);
         f->state = g_build_filename(f->dir, "state", NULL);
         g_assert_cmpint(g_mkdir(f->state, 0700), ==, 0);
@@ -69,6 +84,10 @@ static void fixture_init(Fixture *f, bool with_mirror2) {
 }
 
 static void fixture_done(Fixture *f) {
+        const char *base = g_getenv("LDM_REPAIR_TEST_DIR");
+
+        if (base && *base && g_str_has_prefix(f->dir, base))
+                g_assert_cmpint(test_run(NULL, "rm -rf '%s'", f->dir), ==, 0);
         for (size_t i = 0; i < f->n_paths; i++)
                 g_free(f->paths[i]);
         g_free(f->state);
@@ -539,8 +558,8 @@ static void power_cut_once(unsigned cut, unsigned *ret_total) {
 static void test_power_cut(void) {
         /* Early cuts land in the metadata sync (markers, copies), middle ones in the data
          * copy, the last ones in the final transaction. */
-        static const unsigned early[] = { 0, 1, 2, 3, 5, 8, 13, 21, 34, 55 };
-        static const unsigned from_end[] = { 1, 3, 6, 10, 15, 25 };
+        static const unsigned early[] = { 0, 1, 3, 8, 13, 21, 34, 55 };
+        static const unsigned from_end[] = { 1, 6, 15 };
         unsigned total = 0;
 
         power_cut_once(UINT_MAX, &total);
@@ -590,7 +609,7 @@ static void mkldm_fixture(Fixture *f, bool gpt) {
         const char *build = g_getenv("LDM_BUILD_ROOT");
         g_autofree char *out = NULL;
 
-        *f = (Fixture) { .dir = test_tmpdir() };
+        *f = (Fixture) { .dir = fixture_dir() };
         f->state = g_build_filename(f->dir, "state", NULL);
         g_assert_cmpint(g_mkdir(f->state, 0700), ==, 0);
         for (int i = 0; i < 4; i++)
@@ -715,7 +734,7 @@ static void edit_flag_2003(LdmPack *p, LdmTxn *t) {
 
 static void test_pack_2003(void) {
         _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
-        Fixture f = { .dir = test_tmpdir() };
+        Fixture f = { .dir = fixture_dir() };
         RepairResult res;
         LdmPack *p;
 
@@ -751,6 +770,85 @@ static void test_pack_2003(void) {
         fixture_done(&f);
 }
 
+/* ---- the shared damage library (tests/lib/ldm-damage.h): every way it breaks a pack,
+ * Recover must undo. ---- */
+
+typedef enum DamageKind {
+        DAMAGE_STALE_PLEX,
+        DAMAGE_STALE_COLUMN,
+        DAMAGE_ROLLBACK,
+        DAMAGE_CORRUPT,
+        DAMAGE_IN_FLIGHT,
+} DamageKind;
+
+typedef struct DamageCase {
+        const char *name;
+        DamageKind kind;
+        unsigned arg;          /* plex, column, LdmDamageTarget or LdmTxnStep */
+        size_t disk;           /* image index for ROLLBACK / CORRUPT */
+        const char *volume;    /* the volume whose data was touched (judge extract) */
+} DamageCase;
+
+static const DamageCase damage_cases[] = {
+        { "stale-plex-0", DAMAGE_STALE_PLEX, 0, 0, "Volume3" },
+        { "stale-plex-1", DAMAGE_STALE_PLEX, 1, 0, "Volume3" },
+        { "stale-column-0", DAMAGE_STALE_COLUMN, 0, 0, "Volume4" },
+        { "stale-column-1", DAMAGE_STALE_COLUMN, 1, 0, "Volume4" },
+        { "stale-column-2", DAMAGE_STALE_COLUMN, 2, 0, "Volume4" },
+        { "rollback-mbr", DAMAGE_ROLLBACK, 0, 4, "Volume3" },
+        { "rollback-gpt", DAMAGE_ROLLBACK, 0, 7, "Volume4" },
+        { "corrupt-privhead-lba6", DAMAGE_CORRUPT, LDM_DAMAGE_PRIVHEAD_LBA6, 4, NULL },
+        { "corrupt-privhead-1856", DAMAGE_CORRUPT, LDM_DAMAGE_PRIVHEAD_1856, 5, NULL },
+        { "corrupt-privhead-2047", DAMAGE_CORRUPT, LDM_DAMAGE_PRIVHEAD_2047, 2, NULL },
+        { "corrupt-toc-primary", DAMAGE_CORRUPT, LDM_DAMAGE_TOC_PRIMARY, 6, NULL },
+        { "corrupt-toc-secondary", DAMAGE_CORRUPT, LDM_DAMAGE_TOC_SECONDARY, 8, NULL },
+        { "corrupt-vmdb", DAMAGE_CORRUPT, LDM_DAMAGE_VMDB, 5, "Volume3" },
+        { "in-flight-1", DAMAGE_IN_FLIGHT, LDM_TXN_STEP_RECORDS, 0, NULL },
+        { "in-flight-2", DAMAGE_IN_FLIGHT, LDM_TXN_STEP_CHANGE, 0, NULL },
+        { "in-flight-3", DAMAGE_IN_FLIGHT, LDM_TXN_STEP_LOG, 0, NULL },
+        { "in-flight-4", DAMAGE_IN_FLIGHT, LDM_TXN_STEP_COMMIT, 0, NULL },
+        { "in-flight-5", DAMAGE_IN_FLIGHT, LDM_TXN_STEP_CLEANUP, 0, NULL },
+};
+
+static void test_damage(gconstpointer data) {
+        const DamageCase *dc = data;
+        LdmDamageSnapshot *snap = NULL;
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        switch (dc->kind) {
+        case DAMAGE_STALE_PLEX:
+                g_assert_cmpint(ldm_damage_stale_plex(f.paths, f.n_paths, "Volume3", dc->arg, true), ==, 0);
+                break;
+        case DAMAGE_STALE_COLUMN:
+                g_assert_cmpint(ldm_damage_stale_column(f.paths, f.n_paths, "Volume4", dc->arg, true), ==, 0);
+                break;
+        case DAMAGE_ROLLBACK:
+                /* The disk keeps its old copy while the others move on; its data may have
+                 * missed writes too. */
+                g_assert_cmpint(ldm_damage_snapshot(f.paths[dc->disk], &snap), ==, 0);
+                g_assert_cmpint(ldm_damage_touch(f.paths, f.n_paths), ==, 0);
+                g_assert_cmpint(ldm_damage_restore(snap), ==, 0);
+                ldm_damage_snapshot_free(snap);
+                break;
+        case DAMAGE_CORRUPT:
+                g_assert_cmpint(ldm_damage_corrupt(f.paths[dc->disk], dc->arg), ==, 0);
+                break;
+        case DAMAGE_IN_FLIGHT:
+                g_assert_cmpint(ldm_damage_in_flight(f.paths, f.n_paths, dc->arg), ==, 0);
+                break;
+        }
+
+        recover_ok(&f, &res);
+        assert_healthy(&f, dc->volume);
+        /* A second Recover finds nothing left to do. */
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 0);
+        g_assert_cmpuint(res.disks_synced, ==, 0);
+        fixture_done(&f);
+}
+
 static void test_bad_request(void) {
         RepairRequest req = {};
         RepairResult res;
@@ -778,6 +876,10 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
         g_test_add_func("/repair/slow/power-cut", test_power_cut);
+        for (size_t i = 0; i < ELEMENTSOF(damage_cases); i++) {
+                g_autofree char *name = g_strdup_printf("/repair/slow/damage-%s", damage_cases[i].name);
+                g_test_add_data_func(name, &damage_cases[i], test_damage);
+        }
         g_test_add_func("/repair/slow/klog-dirty", test_klog_dirty);
         g_test_add_func("/repair/slow/pack-2003", test_pack_2003);
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
