@@ -439,6 +439,30 @@ static void test_missing_disk(void) {
         fixture_done(&f);
 }
 
+static void test_no_quorum(void) {
+        Fixture f;
+        RepairResult res;
+        char *before[N_IMAGES];
+
+        fixture_init(&f, true);
+        /* A stale plex: work Recover would do, had it quorum. */
+        g_assert_cmpint(ldm_damage_stale_plex(f.paths, f.n_paths, "Volume3", 1, true), ==, 0);
+        f.n_paths = 4; /* 4 of 9 disks: quorum is 5 */
+        for (size_t i = 0; i < f.n_paths; i++)
+                g_assert_cmpint(test_run(&before[i], "sha256sum '%s'", f.paths[i]), ==, 0);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_PACK_OFFLINE);
+        g_assert_nonnull(strstr(res.message, "quorum"));
+        for (size_t i = 0; i < f.n_paths; i++) {
+                g_autofree char *after = NULL;
+                g_assert_cmpint(test_run(&after, "sha256sum '%s'", f.paths[i]), ==, 0);
+                g_assert_cmpstr(after, ==, before[i]);
+                g_free(before[i]);
+        }
+        f.n_paths = N_IMAGES;
+        fixture_done(&f);
+}
+
 static void test_cancel_then_resume(void) {
         Fixture f;
         RepairResult res;
@@ -872,6 +896,7 @@ int main(int argc, char *argv[]) {
         g_test_add_data_func("/repair/slow/in-flight-roll-back", GINT_TO_POINTER(LDM_TXN_STEP_LOG), test_in_flight);
         g_test_add_data_func("/repair/quick/in-flight-roll-forward", GINT_TO_POINTER(LDM_TXN_STEP_COMMIT), test_in_flight);
         g_test_add_func("/repair/quick/missing-disk", test_missing_disk);
+        g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
