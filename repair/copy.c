@@ -201,13 +201,15 @@ int copy_engine_run(CopyEngine *e, const CopyOps *ops, void *userdata, uint64_t 
 
         if (start > end || !ops->fill || !ops->drain || !ops->flush)
                 return -EINVAL;
+        /* Before the shortcut below: make_durable() calls through e->ops, which would
+         * otherwise be NULL (fresh engine) or the previous run's callbacks and userdata. */
+        e->ops = ops;
+        e->userdata = userdata;
         if (start == end) {
                 r = make_durable(e, end, &durable);
                 goto out;
         }
 
-        e->ops = ops;
-        e->userdata = userdata;
         e->start = start;
         e->end = end;
         e->n_filled = 0;
