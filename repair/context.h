@@ -45,6 +45,8 @@ typedef struct RepairContext {
         const char *detail;
         char detail_buf[128];
         uint64_t bytes_done, bytes_total;
+        /* First device an I/O error was seen on (reader and writer threads race for it). */
+        const char *_Atomic io_error_path;
         RepairTarget targets[REPAIR_MAX_TARGETS];
         size_t n_targets;
 } RepairContext;

@@ -75,6 +75,7 @@ LdmIo *repair_disk_io(RepairContext *c, const LdmDisk *d) {
 }
 
 void repair_close_disks(RepairContext *c) {
+        atomic_store(&c->io_error_path, NULL); /* it pointed into a closing io */
         if (!c->ios)
                 return;
         for (size_t i = 0; i < c->pack->n_disks; i++)
@@ -177,6 +178,9 @@ static int run_verify(RepairContext *c) {
                 return r;
         c->step = REPAIR_STEP_VERIFY;
         r = repair_verify(c);
+        if (r < 0 && r != -ECANCELED && atomic_load(&c->io_error_path))
+                set_message(c, "Verifying %s failed: I/O error on %s: %s",
+                            c->detail ?: "volume data", atomic_load(&c->io_error_path), strerror(-r));
         repair_close_disks(c);
         if (r < 0)
                 return r;
@@ -210,6 +214,9 @@ static int run_recover(RepairContext *c) {
                 if (r < 0)
                         return r;
                 r = repair_data(c);
+                if (r < 0 && r != -ECANCELED && atomic_load(&c->io_error_path))
+                        set_message(c, "Repairing %s failed: I/O error on %s: %s",
+                                    c->detail ?: "volume data", atomic_load(&c->io_error_path), strerror(-r));
                 repair_close_disks(c);
                 if (r < 0)
                         return r;

@@ -33,8 +33,13 @@ int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_
                         r = ldm_io_pwrite(io, buf, (size_t) n, at);
                 else
                         r = ldm_io_pread(io, buf, (size_t) n, at);
-                if (r < 0)
+                if (r < 0) {
+                        const char *none = NULL;
+                        /* ldm_io_path() lives as long as the io: copy it out before the
+                         * disks are closed (repair.c does, into the message). */
+                        atomic_compare_exchange_strong(&c->io_error_path, &none, ldm_io_path(io));
                         return r;
+                }
                 off += n;
                 buf += n;
                 len -= (size_t) n;

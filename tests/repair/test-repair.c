@@ -518,6 +518,7 @@ static void test_fault_then_resume(void) {
         run_op(&f, REPAIR_RECOVER, NULL, &res);
         ldm_io_set_fault_hook(NULL, NULL);
         g_assert_cmphex(res.hresult, ==, VDS_E_DISK_IO_FAILING);
+        g_assert_nonnull(strstr(res.message, "raid5-2.img"));
         g_assert_false(res.database_committed);
 
         recover_ok(&f, &res);
