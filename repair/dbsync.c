@@ -50,6 +50,15 @@ static bool is_current_toc(const LdmDevice *dev, LdmTocSlot s) {
         return dev->privhead.toc_lba[0] == toc_slot_rel[s] || dev->privhead.toc_lba[1] == toc_slot_rel[s];
 }
 
+/* Names the disk in the job's message when a write to it failed (an open failure already
+ * said why, keep that). */
+static int disk_failed(RepairContext *c, const LdmDevice *dev, const char *what, int r) {
+        if (c->res->message[0] == 0)
+                snprintf(c->res->message, sizeof(c->res->message), "%s of disk %s failed: %s", what,
+                         dev->path, strerror(-r));
+        return r;
+}
+
 /* Phase 0 for one device: returns 1 when something was rewritten. */
 static int fix_headers(RepairContext *c, LdmDevice *dev) {
         _cleanup_(ldm_io_closep) LdmIo *io = NULL;
@@ -264,7 +273,7 @@ static int sync_copies(RepairContext *c, bool current_generation) {
                         continue;
                 r = write_copy(c, devs[i], img);
                 if (r < 0)
-                        return r;
+                        return disk_failed(c, devs[i], "Writing the database copy", r);
                 wrote |= r;
         }
         return wrote;
@@ -320,6 +329,11 @@ static int mark_behind(RepairContext *c) {
         r = ldm_txn_commit(t, ios, devs, n, &diag);
         if (r >= 0)
                 r = 1;
+        else {
+                char buf[LDM_DIAG_MESSAGE_MAX + 256];
+                snprintf(c->res->message, sizeof(c->res->message), "Writing the recover markers failed: %s",
+                         ldm_diag_format(&diag, buf, sizeof(buf)));
+        }
 out:
         for (size_t i = 0; i < n + 1 && i < ELEMENTSOF(ios); i++)
                 ldm_io_close(ios[i]);
@@ -336,7 +350,7 @@ int repair_database_sync(RepairContext *c) {
         for (size_t i = 0; i < n; i++) {
                 r = fix_headers(c, devs[i]);
                 if (r < 0)
-                        return r;
+                        return disk_failed(c, devs[i], "Rewriting the PRIVHEAD/TOCBLOCK copies", r);
                 wrote |= r;
         }
         if (wrote) {
