@@ -89,7 +89,7 @@ static void fill_volume(LdmVolume *v, unsigned salt) {
 void crash_pack_create(CrashPack *p, const char *labels) {
         const LdmCreateVolume vols[] = {
                 { .type = LDM_VOLUME_MIRROR, .size = 8 * MIB, .name = "Mirror", .disks = { 0, 1 }, .n_disks = 2 },
-                { .type = LDM_VOLUME_RAID5, .size = 16 * MIB, .name = "Parity", .disks = { 1, 2, 3 }, .n_disks = 3 },
+                { .type = LDM_VOLUME_RAID5, .size = 8 * MIB, .name = "Parity", .disks = { 1, 2, 3 }, .n_disks = 3 },
                 { .type = LDM_VOLUME_SPAN, .size = 4 * MIB, .name = "Span", .disks = { 0, 3 }, .n_disks = 2 },
         };
         _cleanup_(ldm_new_pack_freep) LdmNewPack *np = NULL;
@@ -179,6 +179,7 @@ void crash_pack_done(CrashPack *p) {
                 g_free(p->vol_sums[i]);
                 g_free(p->vol_data[i]);
         }
+        (void) test_run(NULL, "rm -rf '%s'", p->dir); /* tmpfs is memory: free it now */
         g_free(p->dir);
         *p = (CrashPack) {};
 }
@@ -285,6 +286,7 @@ void crash_work_done(CrashWork *w) {
         }
         g_array_unref(w->dirty);
         g_mutex_clear(&w->lock);
+        (void) test_run(NULL, "rm -rf '%s'", w->dir);
         g_free(w->dir);
 }
 

@@ -38,7 +38,7 @@ typedef struct CrashPack {
 /* A pack made by the library (ldm_create_pack + writer) on 64 MiB sparse images, one label
  * per disk given as a string of 'm' (MBR) and 'g' (GPT), e.g. "mgmg": 4 disks with
  *   Mirror  mirror 8 MiB on disks 1,2
- *   Parity  RAID-5 16 MiB (3 columns of 8 MiB) on disks 2,3,4
+ *   Parity  RAID-5 8 MiB (3 columns of 4 MiB) on disks 2,3,4
  *   Span    spanned 4 MiB on disks 1,4 (not redundant: must never change)
  * every volume filled with a position-dependent pattern through the volume writer. */
 void crash_pack_create(CrashPack *p, const char *labels);

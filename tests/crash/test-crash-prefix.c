@@ -180,7 +180,7 @@ static void make_mbr_rollback(CrashPack *p) {
         crash_pack_reference(p);
         crash_roll_back(p->paths, p->n, 1);
         garbage(p, "Mirror", plex_on(p, "Mirror", 1), 0, 1 * MIB, 2 * MIB);
-        garbage(p, "Parity", 0, column_on(p, "Parity", 0, 1), 3 * MIB, 1 * MIB);
+        garbage(p, "Parity", 0, column_on(p, "Parity", 0, 1), 2 * MIB, 1 * MIB);
         g_assert_cmpint(ldm_damage_corrupt(p->paths[2], LDM_DAMAGE_PRIVHEAD_1856), ==, 0);
         g_assert_cmpint(ldm_damage_corrupt(p->paths[3], LDM_DAMAGE_TOC_SECONDARY), ==, 0);
 }
@@ -189,7 +189,7 @@ static void make_mbr_rollback(CrashPack *p) {
  * overwritten), a transaction cut after its KLOG entry (rolls back), and disk 1's VMDB
  * destroyed (the disk sits in INVALID; its mirror plex is rebuilt after it rejoins). */
 static void make_gpt_inflight(CrashPack *p) {
-        static const uint64_t rows[] = { 0, 1, 7, 64, 127 };
+        static const uint64_t rows[] = { 0, 1, 7, 33, 63 };
 
         crash_pack_create(p, "gggg");
         crash_pack_reference(p);
@@ -213,8 +213,9 @@ static void make_mixed_stale(CrashPack *p) {
         g_assert_cmpint(ldm_damage_corrupt(p->paths[1], LDM_DAMAGE_TOC_PRIMARY), ==, 0);
 }
 
-/* Metadata only, every kind of header damage at once, no data step: rolled-back disk 4 of a
- * GPT/MBR pack whose plexes stay good, corrupt copies everywhere else. */
+/* Mostly metadata, every kind of header damage at once: disk 1 (GPT) one transaction
+ * behind (its mirror plex is marked and resynced), corrupt PRIVHEAD and TOCBLOCK copies on
+ * the others, a transaction in flight on the up-to-date disks. */
 static void make_headers_only(CrashPack *p) {
         crash_pack_create(p, "gmgm");
         crash_pack_reference(p);
@@ -224,7 +225,8 @@ static void make_headers_only(CrashPack *p) {
         g_assert_cmpint(ldm_damage_corrupt(p->paths[2], LDM_DAMAGE_PRIVHEAD_1856), ==, 0);
         g_assert_cmpint(ldm_damage_corrupt(p->paths[2], LDM_DAMAGE_TOC_PRIMARY), ==, 0);
         g_assert_cmpint(ldm_damage_corrupt(p->paths[3], LDM_DAMAGE_TOC_SECONDARY), ==, 0);
-        g_assert_cmpint(ldm_damage_in_flight(p->paths, p->n, LDM_TXN_STEP_CHANGE), ==, 0);
+        /* The up-to-date disks then stop a transaction at its VMDB "change" step. */
+        g_assert_cmpint(ldm_damage_in_flight(p->paths + 1, p->n - 1, LDM_TXN_STEP_CHANGE), ==, 0);
 }
 
 static size_t disk_named(const CrashPack *p, const char *suffix) {
