@@ -2,9 +2,12 @@
 
 /* scan-bench: a stopwatch for reading LDM metadata, ours and anybody else's.
  *
- *   scan-bench [--runs N] [--drop-caches] PATH...
+ *   scan-bench [--runs N] [--drop-caches] [--threads N] [--light] PATH...
  *       times ldm_scan_paths() over PATHs inside this process, N times (the scan is freed
- *       between runs), and prints the packs, devices and invalid disks it found;
+ *       between runs), and prints the packs, devices and invalid disks it found. With
+ *       --threads N the devices are probed by N threads (ldm_device_probe_flags() each, in
+ *       parallel) and then grouped by one ldm_scan_build(), as ldmd's probe thread does;
+ *       --light probes with LDM_PROBE_NO_RAW (no raw config/log kept, as ldmd does);
  *   scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]
  *       times COMMAND from fork to exit, N times (stdout to /dev/null), e.g. `ldmtool scan`
  *       or `scan-bench --runs 1` itself, so that both sides pay for process start-up;
@@ -22,6 +25,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +74,72 @@ static void print_stats(double *t, size_t n) {
         printf("min %.6f\nmax %.6f\n", t[0], t[n - 1]);
 }
 
-/* One ldm_scan_paths() of every path; fills *ret_time and the counts of the last run. */
-static int scan_once(char **paths, size_t n, double *ret_time, LdmScan **ret_scan) {
+typedef struct ProbeJob {
+        char **paths;
+        size_t n;
+        LdmProbeFlags flags;
+        LdmDevice **devices;       /* [i]: the device of paths[i], NULL when not LDM */
+        int *verdicts;
+        atomic_size_t next;
+} ProbeJob;
+
+static void *probe_worker(void *userdata) {
+        ProbeJob *j = userdata;
+
+        for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+                j->verdicts[i] = ldm_device_probe_flags(j->paths[i], j->flags, &j->devices[i]);
+        return NULL;
+}
+
+/* Probes with `threads` threads, then one ldm_scan_build() over the LDM devices in path order
+ * (what ldmd's probe thread does). Devices that cannot be read are skipped, as by
+ * ldm_scan_paths(). */
+static int scan_parallel(char **paths, size_t n, size_t threads, LdmProbeFlags flags, LdmScan **ret) {
+        ProbeJob j = { .paths = paths, .n = n, .flags = flags };
+        pthread_t tids[64];
+        size_t n_tids = 0, n_ldm = 0;
+        int r = 0;
+
+        j.devices = calloc(n ?: 1, sizeof(LdmDevice *));
+        j.verdicts = calloc(n ?: 1, sizeof(int));
+        if (!j.devices || !j.verdicts) {
+                free(j.devices);
+                free(j.verdicts);
+                return -ENOMEM;
+        }
+        atomic_init(&j.next, 0);
+        for (size_t i = 0; i < threads && i < ELEMENTSOF(tids); i++) {
+                if (pthread_create(&tids[n_tids], NULL, probe_worker, &j) != 0)
+                        break;
+                n_tids++;
+        }
+        if (n_tids == 0)
+                probe_worker(&j);
+        for (size_t i = 0; i < n_tids; i++)
+                pthread_join(tids[i], NULL);
+        for (size_t i = 0; i < n; i++) {
+                if (j.verdicts[i] == -ENOMEM)
+                        r = -ENOMEM;
+                if (j.verdicts[i] > 0)
+                        j.devices[n_ldm++] = j.devices[i];
+        }
+        free(j.verdicts);
+        if (r < 0) {
+                for (size_t i = 0; i < n_ldm; i++)
+                        ldm_device_free(j.devices[i]);
+                free(j.devices);
+                return r;
+        }
+        return ldm_scan_build(j.devices, n_ldm, ret);
+}
+
+/* One scan of every path; fills *ret_time and the counts of the last run. */
+static int scan_once(char **paths, size_t n, size_t threads, LdmProbeFlags flags, double *ret_time,
+                     LdmScan **ret_scan) {
         LdmScan *s = NULL;
         double t = now();
-        int r = ldm_scan_paths(paths, n, &s);
+        int r = threads > 0 || flags != 0 ? scan_parallel(paths, n, threads, flags, &s) :
+                                            ldm_scan_paths(paths, n, &s);
 
         *ret_time = now() - t;
         if (r < 0)
@@ -123,7 +189,7 @@ static int hold(char **paths, size_t n) {
 }
 
 static void help(void) {
-        printf("Usage: scan-bench [--runs N] [--drop-caches] PATH...\n"
+        printf("Usage: scan-bench [--runs N] [--drop-caches] [--threads N] [--light] PATH...\n"
                "       scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]\n"
                "       scan-bench --hold PATH...\n");
 }
@@ -134,11 +200,14 @@ int main(int argc, char *argv[]) {
                 { "drop-caches", no_argument, NULL, 'd' },
                 { "exec", no_argument, NULL, 'e' },
                 { "hold", no_argument, NULL, 'H' },
+                { "threads", required_argument, NULL, 't' },
+                { "light", no_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         bool drop = false, exec_mode = false, hold_mode = false;
-        size_t runs = 5;
+        size_t runs = 5, threads = 0;
+        LdmProbeFlags flags = 0;
         double *times;
         long maxrss = 0;
         int c, r;
@@ -152,6 +221,14 @@ int main(int argc, char *argv[]) {
                                 return 2;
                         }
                         break;
+                case 't':
+                        threads = strtoul(optarg, NULL, 10);
+                        if (threads == 0 || threads > 64) {
+                                fprintf(stderr, "--threads must be 1..64\n");
+                                return 2;
+                        }
+                        break;
+                case 'l': flags |= LDM_PROBE_NO_RAW; break;
                 case 'd': drop = true; break;
                 case 'e': exec_mode = true; break;
                 case 'H': hold_mode = true; break;
@@ -181,7 +258,8 @@ int main(int argc, char *argv[]) {
                         if (rss > maxrss)
                                 maxrss = rss;
                 } else
-                        r = scan_once(argv + optind, (size_t) (argc - optind), &times[i], &s);
+                        r = scan_once(argv + optind, (size_t) (argc - optind), threads, flags,
+                                      &times[i], &s);
                 if (r < 0) {
                         fprintf(stderr, "run %zu failed: %s\n", i, strerror(-r));
                         return 1;

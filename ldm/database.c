@@ -10,6 +10,7 @@
 
 #include "cursor.h"
 #include "database.h"
+#include "hash64.h"
 #include "unaligned.h"
 
 #define VBLK_MAGIC "VBLK"
@@ -62,7 +63,8 @@ static int collect_slots(LdmDatabase *db, const char *disk, uint64_t config_offs
         _cleanup_free_ SlotRef *refs = NULL;
         size_t n = 0;
 
-        refs = calloc(db->vmdb.n_slots, sizeof(*refs));
+        /* Only refs[0…n) are ever read: no need to zero the rest. */
+        refs = malloc(sizeof(*refs) * MAX(db->vmdb.n_slots, 1u));
         if (!refs)
                 return -ENOMEM;
         for (uint32_t k = first; k < db->vmdb.n_slots; k++) {
@@ -245,9 +247,16 @@ static void parse_log(LdmDatabase *db, const char *disk, uint64_t log_offset) {
         }
 }
 
-int ldm_database_parse(const uint8_t *config, size_t config_size, const uint8_t *log,
-                       size_t log_size, const char *disk, uint64_t config_offset,
-                       uint64_t log_offset, LdmDatabase **ret, LdmDiag *err) {
+void ldm_database_drop_raw(LdmDatabase *db) {
+        free(db->config);
+        free(db->log);
+        db->config = db->log = NULL;
+}
+
+int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, size_t log_size,
+                            const char *disk, uint64_t config_offset, uint64_t log_offset,
+                            LdmDatabaseFlags flags, LdmDatabase **ret, LdmDiag *err) {
+        _cleanup_free_ uint8_t *config_owned = config, *log_owned = log;
         _cleanup_(ldm_database_freep) LdmDatabase *db = NULL;
         uint64_t need;
         int r;
@@ -266,10 +275,11 @@ int ldm_database_parse(const uint8_t *config, size_t config_size, const uint8_t 
                                     "%" PRIu32 " slots of %" PRIu32 " bytes exceed the %zu-byte config region",
                                     db->vmdb.n_slots, db->vmdb.vblk_size, config_size);
 
-        db->config = memdup(config, config_size);
-        db->log = log_size > 0 ? memdup(log, log_size) : calloc(1, 1);
-        if (!db->config || !db->log)
+        /* An empty log region still gets a buffer: users of db->log expect one. */
+        if (!log_owned && !(log_owned = calloc(1, 1)))
                 return -ENOMEM;
+        db->config = TAKE_PTR(config_owned);
+        db->log = TAKE_PTR(log_owned);
         db->config_size = config_size;
         db->log_size = log_size;
 
@@ -280,9 +290,32 @@ int ldm_database_parse(const uint8_t *config, size_t config_size, const uint8_t 
         if (r < 0)
                 return r;
         parse_log(db, disk, log_offset);
+        db->config_hash = hash64(db->config, db->config_size);
+        if (flags & LDM_DATABASE_NO_RAW)
+                ldm_database_drop_raw(db);
 
         *ret = TAKE_PTR(db);
         return 0;
+}
+
+int ldm_database_parse(const uint8_t *config, size_t config_size, const uint8_t *log,
+                       size_t log_size, const char *disk, uint64_t config_offset,
+                       uint64_t log_offset, LdmDatabase **ret, LdmDiag *err) {
+        uint8_t *c = NULL, *l = NULL;
+
+        /* Checked first so that a too small region is a diagnosis, not an allocation. */
+        if (config_size < 512)
+                return ldm_diag_set(err, LDM_DIAG_ERROR, "VMDB", disk, config_offset,
+                                    "config region of %zu bytes cannot hold the VMDB", config_size);
+        c = memdup(config, config_size);
+        l = log_size > 0 ? memdup(log, log_size) : calloc(1, 1);
+        if (!c || !l) {
+                free(c);
+                free(l);
+                return -ENOMEM;
+        }
+        return ldm_database_parse_take(c, config_size, l, log_size, disk, config_offset,
+                                       log_offset, 0, ret, err);
 }
 
 /* ---- laying records back into slots ---- */
@@ -360,6 +393,8 @@ int ldm_database_serialize(LdmDatabase *db) {
         uint64_t need;
         int r;
 
+        if (!db->config || !db->log)
+                return -ENODATA;
         if (db->vmdb.vblk_size != 128 || db->vmdb.header_size < 512 ||
             db->vmdb.header_size % db->vmdb.vblk_size != 0 ||
             mul_u64_overflow(db->vmdb.n_slots, db->vmdb.vblk_size, &need) || need > db->config_size)
@@ -417,5 +452,6 @@ int ldm_database_serialize(LdmDatabase *db) {
         for (size_t i = 0; i < 2; i++)
                 if (db->klog_state[i] == 0 && db->log_size >= (i + 1) * 512)
                         ldm_klog_encode(&db->klog[i], db->log + i * 512);
+        db->config_hash = hash64(db->config, db->config_size);
         return 0;
 }

@@ -22,11 +22,21 @@ typedef struct LdmDatabase {
         int klog_state[2];         /* 0, or why klog[i] is unusable (-EBADMSG, -ENOENT); the
                                     * log is never needed to read the database */
         LdmDiag klog_diag[2];      /* what was wrong with klog[i] */
-        uint8_t *config;           /* raw config region (config_size bytes), VMDB first */
+        uint8_t *config;           /* raw config region (config_size bytes), VMDB first; NULL
+                                    * once dropped (LDM_DATABASE_NO_RAW, ldm_database_drop_raw) */
         size_t config_size;
-        uint8_t *log;              /* raw log region */
+        uint8_t *log;              /* raw log region; NULL once dropped */
         size_t log_size;
+        uint64_t config_hash;      /* hash64() of the config region as parsed or last serialized:
+                                    * tells copies apart without keeping or comparing the bytes */
 } LdmDatabase;
+
+typedef enum LdmDatabaseFlags {
+        /* Keep no raw region after parsing (config and log NULL, sizes and config_hash kept):
+         * for a reader that never writes, such as the daemon's long-lived scan (~850 KiB less
+         * per disk). ldm_database_serialize() and the writer need the raw regions. */
+        LDM_DATABASE_NO_RAW = 1 << 0,
+} LdmDatabaseFlags;
 
 /* Parses a config region (VMDB at byte 0) and a log region. Fragments are assembled by group
  * number in any slot order; every problem is an error naming the slot's absolute offset
@@ -34,6 +44,13 @@ typedef struct LdmDatabase {
 int ldm_database_parse(const uint8_t *config, size_t config_size, const uint8_t *log,
                        size_t log_size, const char *disk, uint64_t config_offset,
                        uint64_t log_offset, LdmDatabase **ret, LdmDiag *err);
+/* The same, without copying: takes ownership of config and log (malloc'ed; both freed on
+ * failure too, and at once with LDM_DATABASE_NO_RAW). */
+int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, size_t log_size,
+                            const char *disk, uint64_t config_offset, uint64_t log_offset,
+                            LdmDatabaseFlags flags, LdmDatabase **ret, LdmDiag *err);
+/* Frees the raw regions of a parsed database (see LDM_DATABASE_NO_RAW). */
+void ldm_database_drop_raw(LdmDatabase *db);
 LdmDatabase *ldm_database_free(LdmDatabase *db);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDatabase *, ldm_database_free);
 
@@ -51,5 +68,6 @@ bool ldm_database_record_effective(const LdmDatabase *db, const LdmRecord *r);
 
 /* Rebuilds db->config from db->vmdb and db->records: clean records are copied from raw into
  * their slots, dirty ones encoded; new records (n_fragments == 0) get free slots and fresh
- * group numbers; unused slots get the canonical "VBLK + sequence + zeros" form. */
+ * group numbers; unused slots get the canonical "VBLK + sequence + zeros" form. -ENODATA when
+ * the raw regions were dropped (the bytes outside the slots would be lost). */
 int ldm_database_serialize(LdmDatabase *db);

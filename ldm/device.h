@@ -59,12 +59,21 @@ typedef struct LdmDevice {
         LdmDiagList diags;         /* everything wrong with this disk, by structure and offset */
 } LdmDevice;
 
+typedef enum LdmProbeFlags {
+        /* The database keeps no raw config/log region (LDM_DATABASE_NO_RAW): for readers that
+         * never write, such as the daemon. Each region is read, parsed and freed at once. */
+        LDM_PROBE_NO_RAW = 1 << 0,
+} LdmProbeFlags;
+
 /* Probes path. Returns 1 with *ret set for an LDM disk (even one whose database is damaged:
  * see db/db_state and diags), 0 for a disk that is not LDM, negative errno when it cannot be
  * read at all. */
 int ldm_device_probe(const char *path, LdmDevice **ret);
 /* The same on an already open LdmIo (tests, the repair engine after writing). */
 int ldm_device_probe_io(LdmIo *io, LdmDevice **ret);
+/* The same with flags (ldm_device_probe() is flags 0). */
+int ldm_device_probe_flags(const char *path, LdmProbeFlags flags, LdmDevice **ret);
+int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret);
 LdmDevice *ldm_device_free(LdmDevice *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDevice *, ldm_device_free);
 

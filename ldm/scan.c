@@ -39,45 +39,69 @@ static bool has_privhead(const LdmDevice *d) {
         return d->privhead_used < _LDM_PRIVHEAD_COPY_MAX && d->privhead_state[d->privhead_used] == 0;
 }
 
+/* Whether two copies hold the same config region. The hash computed once per copy settles
+ * almost every pair; equal hashes are confirmed byte by byte where both copies still have
+ * their raw region (a light scan has none, and then the 64-bit hash is taken as the answer). */
 static bool same_config(const LdmDevice *a, const LdmDevice *b) {
-        return a->db->config_size == b->db->config_size &&
-               memcmp(a->db->config, b->db->config, a->db->config_size) == 0;
+        if (a == b)
+                return true;
+        if (a->db->config_size != b->db->config_size || a->db->config_hash != b->db->config_hash)
+                return false;
+        if (!a->db->config || !b->db->config)
+                return true;
+        return memcmp(a->db->config, b->db->config, a->db->config_size) == 0;
 }
 
-/* Rule 3: highest effective committed ID; among those, the config most copies share. */
-static LdmDevice *choose_authority(LdmScan *s, LdmDevice **members, size_t n) {
+/* Rule 3: highest effective committed ID; among those, the config most copies share (the
+ * first such copy in device order). Copies are sorted into classes of equal config, each
+ * compared with one representative per class: n comparisons for a healthy pack, not n². */
+static int choose_authority(LdmScan *s, LdmDevice **members, size_t n, LdmDevice **ret) {
+        _cleanup_free_ size_t *class = NULL, *votes = NULL;
         LdmDevice *best = NULL;
         uint64_t top = 0;
-        size_t best_votes = 0;
+        size_t best_class = 0;
 
         for (size_t i = 0; i < n; i++)
                 if (members[i]->db && (!best || members[i]->effective_committed > top)) {
                         best = members[i];
                         top = members[i]->effective_committed;
                 }
+        *ret = best;
         if (!best)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                size_t votes = 0;
+                return 0;
 
+        class = calloc(n, sizeof(size_t));
+        votes = calloc(n, sizeof(size_t));
+        if (!class || !votes)
+                return -ENOMEM;
+        /* class[i] is the index of the first member with the same config. */
+        for (size_t i = 0; i < n; i++) {
                 if (!members[i]->db || members[i]->effective_committed != top)
                         continue;
-                for (size_t j = 0; j < n; j++)
-                        if (members[j]->db && members[j]->effective_committed == top &&
-                            same_config(members[i], members[j]))
-                                votes++;
-                if (votes > best_votes) {
-                        best = members[i];
-                        best_votes = votes;
-                }
+                class[i] = i;
+                for (size_t j = 0; j < i; j++)
+                        if (class[j] == j && members[j]->db && members[j]->effective_committed == top &&
+                            same_config(members[j], members[i])) {
+                                class[i] = j;
+                                break;
+                        }
+                votes[class[i]]++;
         }
+        best = NULL;
         for (size_t i = 0; i < n; i++)
-                if (members[i]->db && members[i]->effective_committed == top && !same_config(best, members[i]))
+                if (members[i]->db && members[i]->effective_committed == top &&
+                    (!best || votes[class[i]] > votes[best_class])) {
+                        best = members[i];
+                        best_class = class[i];
+                }
+        for (size_t i = 0; i < n; i++)
+                if (members[i]->db && members[i]->effective_committed == top && class[i] != best_class)
                         (void) ldm_diag_list_addf(&s->diags, LDM_DIAG_ERROR, "VMDB", members[i]->path,
                                                   ldm_device_rel_offset(members[i], members[i]->toc.regions[0].start),
                                                   "config region differs from %s although both have committed ID %" PRIu64 "; using %s's",
                                                   best->path, top, best->path);
-        return best;
+        *ret = best;
+        return 0;
 }
 
 static void add_invalid(LdmScan *s, LdmDevice *d) {
@@ -118,7 +142,9 @@ static int build_group(LdmScan *s, const LdmGuid *group) {
                 if (has_privhead(s->devices[i]) && guid_equal(&s->devices[i]->privhead.group_guid, group))
                         members[n_members++] = s->devices[i];
 
-        authority = choose_authority(s, members, n_members);
+        r = choose_authority(s, members, n_members, &authority);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n_members; i++) {
                 LdmDevice *d = members[i];
                 if (authority && d->db && in_disk_records(authority->db, &d->privhead.disk_guid))

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* test-scan-light: the fast paths of the reader give the same answers as the slow ones:
+ * the slice-by-8 CRC-32 against the bitwise definition, hash64()'s single-word guarantee, a
+ * light probe (LDM_PROBE_NO_RAW, what ldmd uses) against a full one on every real image, and
+ * the scan's choice of authority by config hash: a copy whose config region differs in one
+ * byte of an unused slot is still named, in both modes. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "crc32.h"
+#include "device.h"
+#include "hash64.h"
+#include "scan.h"
+#include "test-util.h"
+
+static const char *const images[] = {
+        "ldm-2003r2-mirrored-1.img", "ldm-2003r2-mirrored-2.img", "ldm-2003r2-raid5-1.img",
+        "ldm-2003r2-raid5-2.img",    "ldm-2003r2-raid5-3.img",    "ldm-2003r2-simple-1.img",
+        "ldm-2003r2-spanned-1.img",  "ldm-2003r2-spanned-2.img",  "ldm-2003r2-striped-1.img",
+        "ldm-2003r2-striped-2.img",  "ldm-2008r2-mirrored-1.img", "ldm-2008r2-mirrored-2.img",
+        "ldm-2008r2-raid5-1.img",    "ldm-2008r2-raid5-2.img",    "ldm-2008r2-raid5-3.img",
+        "ldm-2008r2-spanned-1.img",  "ldm-2008r2-spanned-2.img",  "ldm-2008r2-striped-1.img",
+        "ldm-2008r2-striped-2.img",
+};
+
+static uint32_t crc32_bitwise(const uint8_t *p, size_t len) {
+        uint32_t crc = 0xFFFFFFFFu;
+
+        for (size_t i = 0; i < len; i++) {
+                crc ^= p[i];
+                for (int k = 0; k < 8; k++)
+                        crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1));
+        }
+        return ~crc;
+}
+
+static void test_crc32(void) {
+        uint8_t buf[1100];
+        GRand *rand = g_rand_new_with_seed(42);
+
+        g_assert_cmphex(crc32_ieee("123456789", 9), ==, 0xCBF43926u);
+        g_assert_cmphex(crc32_ieee("", 0), ==, 0);
+        for (size_t i = 0; i < sizeof(buf); i++)
+                buf[i] = (uint8_t) g_rand_int(rand);
+        /* Every length around the 8-byte blocks, at every alignment. */
+        for (size_t off = 0; off < 8; off++)
+                for (size_t len = 0; len + off <= sizeof(buf); len += len < 40 ? 1 : 97)
+                        g_assert_cmphex(crc32_ieee(buf + off, len), ==, crc32_bitwise(buf + off, len));
+        g_rand_free(rand);
+}
+
+static void test_hash64(void) {
+        size_t n = 4096 + 5;
+        g_autofree uint8_t *a = g_malloc(n), *b = g_malloc(n);
+        GRand *rand = g_rand_new_with_seed(7);
+        uint64_t h;
+
+        for (size_t i = 0; i < n; i++)
+                a[i] = (uint8_t) g_rand_int(rand);
+        memcpy(b, a, n);
+        h = hash64(a, n);
+        g_assert_cmphex(hash64(b, n), ==, h);
+        /* A change in any one byte is a change in one word: always seen, tail included. */
+        for (size_t i = 0; i < n; i++) {
+                b[i] ^= (uint8_t) (1u + g_rand_int_range(rand, 0, 255));
+                g_assert_cmphex(hash64(b, n), !=, h);
+                b[i] = a[i];
+        }
+        /* The length counts: a zero byte more is another buffer. */
+        memset(b, 0, n);
+        g_assert_cmphex(hash64(b, n - 1), !=, hash64(b, n));
+        g_assert_cmphex(hash64(b, 0), !=, hash64(b, 1));
+        g_rand_free(rand);
+}
+
+static void assert_same_diags(const LdmDiagList *x, const LdmDiagList *y) {
+        g_assert_cmpuint(x->n_items, ==, y->n_items);
+        for (size_t i = 0; i < x->n_items; i++) {
+                g_assert_cmpstr(x->items[i].structure, ==, y->items[i].structure);
+                g_assert_cmpuint(x->items[i].offset, ==, y->items[i].offset);
+                g_assert_cmpstr(x->items[i].message, ==, y->items[i].message);
+        }
+}
+
+/* Light and full probes of every real image: the same parse, only the raw bytes missing. */
+static void test_light_probe(void) {
+        for (size_t i = 0; i < G_N_ELEMENTS(images); i++) {
+                g_autofree char *path = test_real_image(images[i]);
+                _cleanup_(ldm_device_freep) LdmDevice *full = NULL, *light = NULL;
+
+                g_assert_cmpint(ldm_device_probe(path, &full), ==, 1);
+                g_assert_cmpint(ldm_device_probe_flags(path, LDM_PROBE_NO_RAW, &light), ==, 1);
+                g_assert_cmpint(full->db_state, ==, 0);
+                g_assert_cmpint(light->db_state, ==, 0);
+                g_assert_nonnull(full->db->config);
+                g_assert_null(light->db->config);
+                g_assert_null(light->db->log);
+                g_assert_cmpuint(light->db->config_size, ==, full->db->config_size);
+                g_assert_cmpuint(light->db->log_size, ==, full->db->log_size);
+                g_assert_cmphex(full->db->config_hash, ==, hash64(full->db->config, full->db->config_size));
+                g_assert_cmphex(light->db->config_hash, ==, full->db->config_hash);
+                g_assert_cmpuint(light->effective_committed, ==, full->effective_committed);
+                g_assert_cmpuint(light->db->n_records, ==, full->db->n_records);
+                for (size_t k = 0; k < full->db->n_records; k++) {
+                        const LdmRecord *a = &full->db->records[k], *b = &light->db->records[k];
+                        g_assert_cmpuint(a->id, ==, b->id);
+                        g_assert_cmpint(a->type, ==, b->type);
+                        g_assert_cmpstr(a->name, ==, b->name);
+                        g_assert_cmpmem(a->raw, a->raw_size, b->raw, b->raw_size);
+                }
+                for (size_t k = 0; k < 2; k++)
+                        g_assert_cmpint(light->db->klog_state[k], ==, full->db->klog_state[k]);
+                assert_same_diags(&full->diags, &light->diags);
+                /* Nothing to rebuild the region from: the writer's path refuses. */
+                g_assert_cmpint(ldm_database_serialize(light->db), ==, -ENODATA);
+                /* Serializing a full copy unchanged keeps its bytes, so its hash. */
+                uint64_t h = full->db->config_hash;
+                g_assert_cmpint(ldm_database_serialize(full->db), ==, 0);
+                g_assert_cmphex(full->db->config_hash, ==, hash64(full->db->config, full->db->config_size));
+                g_assert_cmphex(full->db->config_hash, ==, h);
+        }
+}
+
+static LdmScan *scan_light(char **paths) {
+        size_t n = g_strv_length(paths), n_ldm = 0;
+        LdmDevice **devices = g_new0(LdmDevice *, n);
+        LdmScan *s = NULL;
+
+        for (size_t i = 0; i < n; i++)
+                if (ldm_device_probe_flags(paths[i], LDM_PROBE_NO_RAW, &devices[n_ldm]) == 1)
+                        n_ldm++;
+        /* ldm_scan_build() takes the array; g_new0 is malloc-compatible in GLib ≥ 2.46. */
+        g_assert_cmpint(ldm_scan_build(devices, n_ldm, &s), ==, 0);
+        return s;
+}
+
+static void assert_same_scan(const LdmScan *x, const LdmScan *y) {
+        g_assert_cmpuint(x->n_devices, ==, y->n_devices);
+        g_assert_cmpuint(x->n_packs, ==, y->n_packs);
+        g_assert_cmpuint(x->n_invalid, ==, y->n_invalid);
+        for (size_t i = 0; i < x->n_packs; i++) {
+                g_assert_true(guid_equal(&x->packs[i]->guid, &y->packs[i]->guid));
+                g_assert_cmpuint(x->packs[i]->n_devices, ==, y->packs[i]->n_devices);
+                g_assert_cmpuint(x->packs[i]->n_disks, ==, y->packs[i]->n_disks);
+                g_assert_cmpuint(x->packs[i]->n_volumes, ==, y->packs[i]->n_volumes);
+                g_assert_cmpstr(x->packs[i]->authority->path, ==, y->packs[i]->authority->path);
+        }
+        assert_same_diags(&x->diags, &y->diags);
+}
+
+static char **all_paths(const char *dir) {
+        char **paths = g_new0(char *, G_N_ELEMENTS(images) + 1);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(images); i++)
+                paths[i] = dir ? g_build_filename(dir, images[i], NULL) : test_real_image(images[i]);
+        return paths;
+}
+
+static void test_light_scan(void) {
+        g_auto(GStrv) paths = all_paths(NULL);
+        _cleanup_(ldm_scan_freep) LdmScan *full = NULL, *light = NULL;
+
+        g_assert_cmpint(ldm_scan_paths(paths, g_strv_length(paths), &full), ==, 0);
+        light = scan_light(paths);
+        g_assert_cmpuint(full->n_packs, ==, 2);
+        g_assert_cmpuint(full->diags.n_items, ==, 0);
+        assert_same_scan(full, light);
+}
+
+/* One byte in the payload of an unused slot of one copy: the database still parses the same,
+ * but the config regions differ, which the scan must say (rule 3 takes the majority's). */
+static void test_config_differs(void) {
+        static const char *victim = "ldm-2008r2-striped-2.img";
+        g_autofree char *dir = test_tmpdir();
+        g_auto(GStrv) paths = all_paths(dir);
+        g_autofree char *vpath = g_build_filename(dir, victim, NULL);
+        _cleanup_(ldm_scan_freep) LdmScan *full = NULL, *light = NULL;
+        _cleanup_(ldm_device_freep) LdmDevice *d = NULL;
+        uint64_t off = 0;
+        size_t found = 0;
+        uint8_t byte;
+        FILE *f;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(images); i++) {
+                g_autofree char *src = test_real_image(images[i]);
+                test_copy_file(src, paths[i]);
+        }
+        g_assert_cmpint(ldm_device_probe(vpath, &d), ==, 1);
+        for (uint32_t k = d->db->vmdb.n_slots - 1; k > 4 && !off; k--) {
+                const uint8_t *slot = d->db->config + (size_t) k * d->db->vmdb.vblk_size;
+                if (slot[14] == 0 && slot[15] == 0) /* fragment count 0: unused */
+                        off = ldm_device_rel_offset(d, d->toc.regions[0].start) +
+                              (uint64_t) k * d->db->vmdb.vblk_size + 40;
+        }
+        g_assert_cmpuint(off, >, 0);
+        f = fopen(vpath, "r+b");
+        g_assert_nonnull(f);
+        g_assert_cmpint(fseek(f, (long) off, SEEK_SET), ==, 0);
+        g_assert_cmpint(fread(&byte, 1, 1, f), ==, 1);
+        byte ^= 0x5A;
+        g_assert_cmpint(fseek(f, (long) off, SEEK_SET), ==, 0);
+        g_assert_cmpint(fwrite(&byte, 1, 1, f), ==, 1);
+        g_assert_cmpint(fclose(f), ==, 0);
+
+        g_assert_cmpint(ldm_scan_paths(paths, g_strv_length(paths), &full), ==, 0);
+        light = scan_light(paths);
+        g_assert_cmpuint(full->n_packs, ==, 2);
+        g_assert_cmpuint(full->n_invalid, ==, 0);
+        for (size_t i = 0; i < full->diags.n_items; i++) {
+                const LdmDiag *x = &full->diags.items[i];
+                g_assert_cmpstr(x->structure, ==, "VMDB");
+                g_assert_cmpstr(x->disk, ==, vpath);
+                g_assert_nonnull(strstr(x->message, "config region differs from"));
+                g_assert_null(strstr(x->message, victim));
+                found++;
+        }
+        g_assert_cmpuint(found, ==, 1);
+        for (size_t i = 0; i < full->n_packs; i++)
+                g_assert_cmpstr(full->packs[i]->authority->path, !=, vpath);
+        assert_same_scan(full, light);
+}
+
+int main(int argc, char **argv) {
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/scan-light/crc32", test_crc32);
+        g_test_add_func("/scan-light/hash64", test_hash64);
+        g_test_add_func("/scan-light/light-probe", test_light_probe);
+        g_test_add_func("/scan-light/light-scan", test_light_scan);
+        g_test_add_func("/scan-light/config-differs", test_config_differs);
+        return g_test_run();
+}
