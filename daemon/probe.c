@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* probe.c: the probe thread (see probe.h). The mutex guards the request and result slots;
- * the eventfd only says "a result is ready" to the loop thread. */
+ * the eventfd only says "a result is ready" to the loop thread. Each request is probed by a
+ * few short-lived worker threads, so that the reads of many disks overlap (coldplug of a
+ * shelf of disks waits on I/O, not CPU); the LDM library itself stays single-threaded: every
+ * worker probes its own devices, and one ldm_scan_build() groups them afterwards. */
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 
@@ -49,10 +54,54 @@ static bool prober_should_quit(Prober *p) {
         return q;
 }
 
+/* Parallel reads of different disks; more threads than this only queue on the same disks
+ * and cost memory (each holds ~1 MiB of region buffer while it parses). */
+#define PROBE_THREADS 4
+
+typedef struct ProbeWork {
+        Prober *prober;
+        char **paths;
+        size_t n;
+        int *verdicts;             /* [i] for paths[i] */
+        LdmDevice **devices;       /* [i] for paths[i], NULL when not LDM */
+        atomic_size_t next;        /* next index to take */
+} ProbeWork;
+
+/* The daemon publishes what it parsed and never writes through this scan (Recover probes
+ * again), so it keeps no raw regions: ~850 KiB less per disk. */
+static void *probe_worker(void *userdata) {
+        ProbeWork *w = userdata;
+
+        for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
+                if (prober_should_quit(w->prober))
+                        break;
+                w->verdicts[i] = ldm_device_probe_flags(w->paths[i], LDM_PROBE_NO_RAW, &w->devices[i]);
+        }
+        return NULL;
+}
+
+/* Probes every path of w with up to PROBE_THREADS workers (inline if none can start). */
+static void probe_all(ProbeWork *w) {
+        pthread_t workers[PROBE_THREADS];
+        size_t n_workers = 0;
+
+        for (size_t i = 0; i < PROBE_THREADS && i < w->n; i++) {
+                /* Workers inherit this thread's mask: every signal blocked. */
+                if (pthread_create(&workers[n_workers], NULL, probe_worker, w) != 0)
+                        break;
+                n_workers++;
+        }
+        if (n_workers == 0)
+                (void) probe_worker(w);
+        for (size_t i = 0; i < n_workers; i++)
+                pthread_join(workers[i], NULL);
+}
+
 /* Runs on the probe thread: the whole of one request. */
 static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
         size_t n = strv_length(paths), n_ldm = 0;
         _cleanup_free_ LdmDevice **devices = NULL;
+        ProbeWork w = { .prober = p, .paths = paths, .n = n };
         ProbeResult *r;
 
         r = calloc(1, sizeof(ProbeResult));
@@ -67,14 +116,14 @@ static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
         if (!r->verdicts || !devices)
                 return probe_result_free(r);
 
+        w.verdicts = r->verdicts;
+        w.devices = devices;
+        atomic_init(&w.next, 0);
+        probe_all(&w);
+        /* In path order, whatever order the workers finished in. */
         for (size_t i = 0; i < n; i++) {
-                LdmDevice *d = NULL;
-
-                if (prober_should_quit(p))
-                        break;
-                r->verdicts[i] = ldm_device_probe(paths[i], &d);
-                if (r->verdicts[i] > 0 && d)
-                        devices[n_ldm++] = d;
+                if (r->verdicts[i] > 0 && devices[i])
+                        devices[n_ldm++] = devices[i];
                 else if (r->verdicts[i] > 0)
                         r->verdicts[i] = 0;
         }
@@ -84,6 +133,9 @@ static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
                 if (r->scan_error > 0)
                         r->scan_error = 0;
         }
+        /* The region buffers the workers freed sit in their malloc arenas below the trim
+         * threshold; give those pages back, or an idle daemon keeps ~1 MiB per worker. */
+        (void) malloc_trim(0);
         return r;
 }
 

@@ -2,8 +2,9 @@
 #pragma once
 
 /* probe.h: the probe thread. Reading LDM metadata is disk I/O, which the loop thread must
- * never do, so a request ("these paths") goes to one pthread that probes every path, builds an
- * LdmScan from the LDM ones and hands the result back through an eventfd that sd-event
+ * never do, so a request ("these paths") goes to one pthread that probes every path (with a
+ * few worker threads of its own, in parallel), builds an LdmScan from the LDM ones (without
+ * raw regions: LDM_PROBE_NO_RAW) and hands the result back through an eventfd that sd-event
  * watches. The thread never touches sd-bus. One request at a time: the loop thread submits
  * again only after the previous result arrived. */
 
