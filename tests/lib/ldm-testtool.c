@@ -12,11 +12,22 @@
  *                                                  toc-primary|toc-secondary|vmdb
  *   ldm-testtool rollback DISK DISK...             DISK's database copy falls behind the pack
  *   ldm-testtool in-flight STEP DISK...            a transaction stopped after step 1…5
+ *   ldm-testtool stale-parity VOLUME ROWS DISK...  mark a RAID-5's parity stale, overwrite the
+ *                                                  parity chunk of its first ROWS stripe rows
+ *   ldm-testtool mixed-pack NAME MIB DISK...       a new pack of MIB MiB image files (created
+ *                                                  if missing), MBR and GPT alternating (mkldm
+ *                                                  makes one label per pack), 4+ disks:
+ *                                                  mirror:16M:Mirror@1,2 raid5:24M:Parity@2,3,4
+ *                                                  span:6M:Span@4,1
  */
 
+#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
+#include <sys/random.h>
+#include <unistd.h>
 
+#include "create.h"
 #include "ldm-damage.h"
 #include "scan.h"
 #include "volume-io.h"
@@ -132,8 +143,143 @@ static int rollback(char **disks, size_t n) {
         return r;
 }
 
+/* The marker Windows leaves when a RAID-5's parity must be regenerated (component flag 0x02,
+ * recover, on its plex, in one transaction on every disk), then garbage in the parity chunk
+ * of stripe rows 0…rows-1 (left-symmetric: row r keeps parity in column (n-1) - r mod n), so
+ * that parity is wrong there while every data chunk still reads right. */
+static int stale_parity(char **disks, size_t n, const char *name, uint64_t rows) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        LdmIo *ios[64] = {};
+        LdmVolume *vol;
+        LdmPlex *plex;
+        LdmRecord *rec;
+        size_t n_ios = 0;
+        int r;
+
+        r = ldm_scan_paths(disks, n, &scan);
+        if (r < 0)
+                return r;
+        r = find_volume(scan, name, &vol);
+        if (r < 0)
+                return r;
+        if (vol->type != LDM_VOLUME_RAID5 || vol->n_plexes != 1)
+                return -EMEDIUMTYPE;
+        plex = vol->plexes[0];
+        if (plex->n_columns < 3 || plex->stripe_size == 0 || vol->pack->n_devices > ELEMENTSOF(ios))
+                return -EINVAL;
+        rows = MIN(rows, plex->columns[0].size / plex->stripe_size);
+
+        r = ldm_txn_begin(vol->pack->db, &t);
+        if (r < 0)
+                return r;
+        rec = ldm_txn_edit(t, plex->id);
+        if (!rec)
+                return -ENOENT;
+        rec->component.flags |= LDM_COMPONENT_FLAG_RECOVER;
+        rec->dirty = true;
+        for (size_t i = 0; i < vol->pack->n_devices; i++) {
+                r = ldm_io_open(vol->pack->devices[i]->path, LDM_IO_WRITE, &ios[i]);
+                if (r < 0)
+                        goto out;
+                n_ios++;
+        }
+        r = ldm_txn_commit(t, ios, vol->pack->devices, n_ios, NULL);
+        if (r < 0)
+                goto out;
+
+        buf = malloc(plex->stripe_size * 512);
+        if (!buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (uint64_t row = 0; row < rows; row++) {
+                const LdmColumn *col = &plex->columns[plex->n_columns - 1 - row % plex->n_columns];
+                uint64_t at = row * plex->stripe_size;
+                const LdmExtent *e = NULL;
+                LdmIo *io = NULL;
+
+                for (size_t k = 0; k < col->n_extents; k++)
+                        if (at >= col->extents[k]->offset_in_column &&
+                            at < col->extents[k]->offset_in_column + col->extents[k]->size)
+                                e = col->extents[k];
+                if (!e || !e->disk->device) {
+                        r = -ENODEV;
+                        goto out;
+                }
+                for (size_t i = 0; i < n_ios; i++)
+                        if (vol->pack->devices[i] == e->disk->device)
+                                io = ios[i];
+                if (getrandom(buf, plex->stripe_size * 512, 0) != (ssize_t) (plex->stripe_size * 512)) {
+                        r = -EIO;
+                        goto out;
+                }
+                r = ldm_io_pwrite(io, buf, plex->stripe_size * 512,
+                                  ldm_extent_disk_offset(e) + (at - e->offset_in_column) * 512);
+                if (r < 0)
+                        goto out;
+        }
+        for (size_t i = 0; i < n_ios && r >= 0; i++)
+                r = ldm_io_flush(ios[i]);
+out:
+        for (size_t i = 0; i < n_ios; i++)
+                ldm_io_close(ios[i]);
+        return r;
+}
+
+/* A pack mkldm cannot make: MBR and GPT disks alternating (disk 1 MBR), through the same
+ * create API and writer, with a fixed set of volumes over the first four disks. */
+static int mixed_pack(char **disks, size_t n, const char *name, uint64_t mib) {
+        static const LdmCreateVolume vols[] = {
+                { .type = LDM_VOLUME_MIRROR, .size = 16u << 20, .name = "Mirror", .disks = { 0, 1 }, .n_disks = 2 },
+                { .type = LDM_VOLUME_RAID5, .size = 24u << 20, .name = "Parity", .disks = { 1, 2, 3 }, .n_disks = 3 },
+                { .type = LDM_VOLUME_SPAN, .size = 6u << 20, .name = "Span", .disks = { 3, 0 }, .n_disks = 2 },
+        };
+        _cleanup_(ldm_new_pack_freep) LdmNewPack *pack = NULL;
+        LdmCreateDisk specs[LDM_CREATE_MAX_DISKS];
+        LdmIo *ios[LDM_CREATE_MAX_DISKS] = {};
+        LdmDiag err = {};
+        size_t n_ios = 0;
+        int r;
+
+        if (n < 4 || n > LDM_CREATE_MAX_DISKS || mib == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                int fd = open(disks[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (fd < 0 || ftruncate(fd, (off_t) (mib << 20)) < 0) {
+                        r = -errno;
+                        if (fd >= 0)
+                                close(fd);
+                        return r;
+                }
+                close(fd);
+                specs[i] = (LdmCreateDisk) { mib << 20, i % 2 ? LDM_LABEL_GPT : LDM_LABEL_MBR };
+        }
+        r = ldm_create_pack(&(LdmCreateRequest) { .group_name = name, .disks = specs, .n_disks = n,
+                                                  .volumes = vols, .n_volumes = ELEMENTSOF(vols) },
+                            &pack, &err);
+        if (r < 0) {
+                fprintf(stderr, "mixed-pack: %s\n", err.message);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = ldm_io_open(disks[i], LDM_IO_WRITE, &ios[i]);
+                if (r < 0)
+                        goto out;
+                n_ios++;
+        }
+        r = ldm_writer_write_new(pack, ios, n, &err);
+        if (r < 0)
+                fprintf(stderr, "mixed-pack: %s\n", err.message);
+out:
+        for (size_t i = 0; i < n_ios; i++)
+                ldm_io_close(ios[i]);
+        return r;
+}
+
 static int usage(void) {
-        fprintf(stderr, "usage: ldm-testtool fill|sha256|stale-plex|stale-column|corrupt|rollback|in-flight … (see the source)\n");
+        fprintf(stderr, "usage: ldm-testtool fill|sha256|stale-plex|stale-column|corrupt|rollback|in-flight|stale-parity|mixed-pack … (see the source)\n");
         return 2;
 }
 
@@ -163,6 +309,10 @@ int main(int argc, char *argv[]) {
                 r = rollback(argv + 2, (size_t) argc - 2);
         else if (strcmp(verb, "in-flight") == 0 && argc >= 4)
                 r = ldm_damage_in_flight(argv + 3, (size_t) argc - 3, (LdmTxnStep) atoi(argv[2]));
+        else if (strcmp(verb, "stale-parity") == 0 && argc >= 5)
+                r = stale_parity(argv + 4, (size_t) argc - 4, argv[2], g_ascii_strtoull(argv[3], NULL, 0));
+        else if (strcmp(verb, "mixed-pack") == 0 && argc >= 5)
+                r = mixed_pack(argv + 4, (size_t) argc - 4, argv[2], g_ascii_strtoull(argv[3], NULL, 0));
         else
                 return usage();
 
