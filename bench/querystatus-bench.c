@@ -14,12 +14,14 @@
  * for calls while only some were. Meanwhile ldmd's VmRSS is sampled every 20 ms. When all
  * jobs are done (a client saw an HRESULT other than VDS_E_OPERATION_PENDING), each job's
  * Wait() must return S_OK; then the same clients poll the finished jobs for --idle-seconds
- * (default 3) for the "idle" baseline; finally ldmd gets SIGTERM and must exit 0.
+ * (default 3) for the "idle" baseline, and as long calling the bus daemon's own Peer.Ping
+ * ("bus-ping": the same clients and bus without ldmd); finally ldmd gets SIGTERM and must
+ * exit 0.
  *
  * Output, one fact per line (seconds; KiB):
  *   rss idle KIB / rss load-max KIB / hwm KIB
  *   job PATH hresult HEX seconds S bytes N
- *   latency busy|partial|idle calls N p50 S p99 S max S
+ *   latency busy|partial|idle|bus-ping calls N p50 S p99 S max S
  * Not a test; exits 1 when something did not work. */
 
 #include <errno.h>
@@ -48,8 +50,8 @@
 #define VDS_S_OK 0x00000000u
 #define VDS_E_OPERATION_PENDING 0x80042409u /* MS-VDS §2.2.4 (ldm/vds.h) */
 
-typedef enum Phase { PHASE_BUSY, PHASE_PARTIAL, PHASE_IDLE, _PHASE_MAX } Phase;
-static const char *const phase_name[_PHASE_MAX] = { "busy", "partial", "idle" };
+typedef enum Phase { PHASE_BUSY, PHASE_PARTIAL, PHASE_IDLE, PHASE_BUS, _PHASE_MAX } Phase;
+static const char *const phase_name[_PHASE_MAX] = { "busy", "partial", "idle", "bus-ping" };
 
 static const char *arg_address;
 static unsigned arg_clients = 16;
@@ -186,10 +188,18 @@ static void *client_main(void *arg) {
                 double t0 = now(), dt;
                 uint64_t us;
 
-                r = sd_bus_call_method(bus, BUS_NAME, jobs[j], "org.ldmd1.Job", "QueryStatus", &e, &reply, "");
-                dt = now() - t0;
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "uu", &hresult, &percent);
+                if (ph == PHASE_BUS) {
+                        /* The bus daemon's own Peer.Ping: the same clients and bus, no ldmd. */
+                        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                               "org.freedesktop.DBus.Peer", "Ping", &e, &reply, "");
+                        dt = now() - t0;
+                        hresult = VDS_S_OK;
+                } else {
+                        r = sd_bus_call_method(bus, BUS_NAME, jobs[j], "org.ldmd1.Job", "QueryStatus", &e, &reply, "");
+                        dt = now() - t0;
+                        if (r >= 0)
+                                r = sd_bus_message_read(reply, "uu", &hresult, &percent);
+                }
                 sd_bus_message_unref(reply);
                 if (r < 0) {
                         fprintf(stderr, "client %u: QueryStatus %s: %s\n", c->index, jobs[j], e.message ?: strerror(-r));
@@ -415,6 +425,15 @@ static int measure(sd_bus *bus, pid_t pid, char **packs, Client *cl) {
                 return r;
 
         /* Baseline: the same clients against the same (now finished) jobs, nothing running. */
+        r = clients_start(cl);
+        if (r < 0)
+                return r;
+        sleep_us((long) (arg_idle_seconds * 1e6));
+        r = clients_stop(cl);
+        if (r < 0)
+                return r;
+        /* And what the bus alone costs in the same conditions. */
+        atomic_store(&phase_override, PHASE_BUS);
         r = clients_start(cl);
         if (r < 0)
                 return r;
