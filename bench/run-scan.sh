@@ -4,8 +4,12 @@
 # `ldmtool scan` on the same devices, in the same run. As root:
 #   bench/run-scan.sh BUILD_DIR [RUNS]
 # Both sides are timed as whole processes (fork to exit, stdout to /dev/null) by
-# build/bench/scan-bench --exec: ours is `scan-bench --runs 1 DEVICES`, one ldm_scan_paths()
-# in a fresh process; the runs of the two alternate so drift hits both alike.
+# build/bench/scan-bench --exec: ours is `scan-bench --runs 1 $SCAN_ARGS DEVICES` in a fresh
+# process, by default `--threads 4 --light`: the devices probed by 4 threads without keeping
+# the raw regions, then one ldm_scan_build(), which is what ldmd does (daemon/probe.c);
+# SCAN_ARGS= (empty) measures plain ldm_scan_paths() instead (one thread, raw regions kept,
+# as the repair engine and the tools scan). The runs of the two alternate so drift hits both
+# alike.
 #   cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every run:
 #     every read goes to the disk under the image files;
 #   warm: the image files are in the page cache, but the kernel drops a block device's own
@@ -13,7 +17,8 @@
 #     or tool opening an otherwise unused disk sees it);
 #   hot: another process (`scan-bench --hold`) keeps all 64 devices open, so their page
 #     cache survives between runs: no I/O at all, the CPU cost of parsing alone.
-# The in-process time of ldm_scan_paths() alone is printed for information.
+# The in-process times of the same scan and of plain ldm_scan_paths() are printed for
+# information.
 # Last lines: "RESULT metric ours baseline ratio target" for bench/run-all.sh, where ratio is
 # baseline time / our time (> 1: we are faster).
 set -eu
@@ -25,6 +30,7 @@ here=$(dirname "$0")
 bench_require_root
 command -v ldmtool >/dev/null || { echo "$0: ldmtool not installed" >&2; exit 77; }
 sb="$build/bench/scan-bench"
+ours_args=${SCAN_ARGS---threads 4 --light}
 [ -x "$sb" ] || { echo "$0: $sb not built" >&2; exit 1; }
 
 holder=""
@@ -43,7 +49,7 @@ log="$BENCH_DIR/stderr.log"
 
 # Both must see the same thing before their times mean anything.
 # shellcheck disable=SC2086
-found=$("$sb" --runs 1 $BENCH_LOOPS | awk '$1 == "found"')
+found=$("$sb" --runs 1 $ours_args $BENCH_LOOPS | awk '$1 == "found"')
 # shellcheck disable=SC2086
 groups=$(ldmtool scan $BENCH_LOOPS 2>>"$log" | jq length)
 echo "devices: $BENCH_N loop devices ($BENCH_PACKS packs × $BENCH_DISKS disks)"
@@ -69,7 +75,7 @@ measure() {
         : >"$BENCH_DIR/$mode.base"
         if [ "$mode" != cold ]; then
                 # shellcheck disable=SC2086
-                one_run warm "$sb" --runs 1 $BENCH_LOOPS >/dev/null
+                one_run warm "$sb" --runs 1 $ours_args $BENCH_LOOPS >/dev/null
                 # shellcheck disable=SC2086
                 one_run warm ldmtool scan $BENCH_LOOPS >/dev/null
         fi
@@ -78,7 +84,7 @@ measure() {
                 # shellcheck disable=SC2086
                 one_run "$mode" ldmtool scan $BENCH_LOOPS >>"$BENCH_DIR/$mode.base"
                 # shellcheck disable=SC2086
-                one_run "$mode" "$sb" --runs 1 $BENCH_LOOPS >>"$BENCH_DIR/$mode.ours"
+                one_run "$mode" "$sb" --runs 1 $ours_args $BENCH_LOOPS >>"$BENCH_DIR/$mode.ours"
                 i=$((i + 1))
         done
         ours=$(bench_median <"$BENCH_DIR/$mode.ours")
@@ -104,11 +110,17 @@ wait "$holder" 2>/dev/null || true
 holder=""
 
 # shellcheck disable=SC2086
-inproc_cold=$("$sb" --runs "$runs" --drop-caches $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
+inproc_cold=$("$sb" --runs "$runs" --drop-caches $ours_args $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
 # shellcheck disable=SC2086
-inproc_warm=$("$sb" --runs "$runs" $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
-echo "ldm_scan_paths() alone, in process: cold $(echo "$inproc_cold" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
+inproc_warm=$("$sb" --runs "$runs" $ours_args $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
+echo "scan-bench $ours_args, in process: cold $(echo "$inproc_cold" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
      "warm $(echo "$inproc_warm" | awk '{ printf "%.1f ms", $1 * 1e3 }')"
+# shellcheck disable=SC2086
+plain_cold=$("$sb" --runs "$runs" --drop-caches $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
+# shellcheck disable=SC2086
+plain_warm=$("$sb" --runs "$runs" $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
+echo "plain ldm_scan_paths(), in process: cold $(echo "$plain_cold" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
+     "warm $(echo "$plain_warm" | awk '{ printf "%.1f ms", $1 * 1e3 }')"
 # shellcheck disable=SC2086
 rss=$("$sb" --exec --runs 1 -- ldmtool scan $BENCH_LOOPS 2>>"$log" | awk '$1 == "maxrss" { print $2 }')
 echo "ldmtool scan peak RSS: $rss KiB"

@@ -237,6 +237,7 @@ static int check_ids_and_counts(const LdmDatabase *db, const char *disk, uint64_
 }
 
 static void parse_log(LdmDatabase *db, const char *disk, uint64_t log_offset) {
+        _Static_assert(LDM_DATABASE_LOG_PARSED == 2 * 512, "parse_log() reads two 512-byte KLOG pages");
         for (size_t i = 0; i < 2; i++) {
                 if (db->log_size < (i + 1) * 512) {
                         db->klog_state[i] = -ENOENT;

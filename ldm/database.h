@@ -44,8 +44,12 @@ typedef enum LdmDatabaseFlags {
 int ldm_database_parse(const uint8_t *config, size_t config_size, const uint8_t *log,
                        size_t log_size, const char *disk, uint64_t config_offset,
                        uint64_t log_offset, LdmDatabase **ret, LdmDiag *err);
+/* The bytes at the start of the log region that parsing reads: its two KLOG pages. */
+#define LDM_DATABASE_LOG_PARSED 1024u
+
 /* The same, without copying: takes ownership of config and log (malloc'ed; both freed on
- * failure too, and at once with LDM_DATABASE_NO_RAW). */
+ * failure too, and at once with LDM_DATABASE_NO_RAW). With LDM_DATABASE_NO_RAW, log need
+ * only hold the first MIN(log_size, LDM_DATABASE_LOG_PARSED) bytes of the region. */
 int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, size_t log_size,
                             const char *disk, uint64_t config_offset, uint64_t log_offset,
                             LdmDatabaseFlags flags, LdmDatabase **ret, LdmDiag *err);

@@ -226,9 +226,11 @@ static int probe_tocs(LdmIo *io, LdmDevice *d) {
         return 0;
 }
 
-static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint8_t **ret,
-                       size_t *ret_size, uint64_t *ret_offset) {
-        uint64_t off = ldm_device_rel_offset(d, rg->start), len;
+/* Reads the first MIN(region size, max_read) bytes of a region that must lie on the device;
+ * *ret_size is the size of the whole region. */
+static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint64_t max_read,
+                       uint8_t **ret, size_t *ret_size, uint64_t *ret_offset) {
+        uint64_t off = ldm_device_rel_offset(d, rg->start), len, n;
         _cleanup_free_ uint8_t *buf = NULL;
         int r;
 
@@ -238,10 +240,11 @@ static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint8_t 
                 return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path,
                                           ldm_device_rel_offset(d, toc_rel[d->toc_used]) + 0x24 + 34 * (rg - d->toc.regions) + 0x0A,
                                           "region \"%s\" (%" PRIu64 "+%" PRIu64 " sectors) leaves the device", rg->name, rg->start, rg->size) ?: -EBADMSG;
-        buf = malloc(len ? len : 1);
+        n = MIN(len, max_read);
+        buf = malloc(n ? n : 1);
         if (!buf)
                 return -ENOMEM;
-        r = ldm_io_pread(io, buf, len, off);
+        r = ldm_io_pread(io, buf, n, off);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(buf);
@@ -257,10 +260,13 @@ static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         LdmDiag err;
         int r;
 
-        r = read_region(io, d, &d->toc.regions[0], &config, &config_size, &config_off);
+        r = read_region(io, d, &d->toc.regions[0], UINT64_MAX, &config, &config_size, &config_off);
         if (r < 0)
                 return r;
-        r = read_region(io, d, &d->toc.regions[1], &log, &log_size, &log_off);
+        /* Parsing reads only the KLOG pages; the rest of the log is kept for the writer. */
+        r = read_region(io, d, &d->toc.regions[1],
+                        flags & LDM_PROBE_NO_RAW ? LDM_DATABASE_LOG_PARSED : UINT64_MAX,
+                        &log, &log_size, &log_off);
         if (r < 0)
                 return r;
         /* The database takes the buffers as they are: no second copy of ~850 KiB. */

@@ -61,7 +61,9 @@ typedef struct LdmDevice {
 
 typedef enum LdmProbeFlags {
         /* The database keeps no raw config/log region (LDM_DATABASE_NO_RAW): for readers that
-         * never write, such as the daemon. Each region is read, parsed and freed at once. */
+         * never write, such as the daemon. The config region is read, parsed, hashed and
+         * freed at once; of the log region only the KLOG pages parsing needs are read
+         * (LDM_DATABASE_LOG_PARSED bytes), so a read error past them goes unnoticed. */
         LDM_PROBE_NO_RAW = 1 << 0,
 } LdmProbeFlags;
 
