@@ -76,6 +76,15 @@ static int verify_mirror(RepairContext *c, LdmVolume *v) {
         return 0;
 }
 
+/* Volume bytes held by the first column_off bytes of every column of RAID-5 v. */
+static uint64_t raid5_volume_bytes(const LdmVolume *v, uint64_t column_off) {
+        uint64_t data_columns = v->plexes[0]->n_columns - 1, b;
+
+        if (mul_u64_overflow(column_off, data_columns, &b))
+                b = UINT64_MAX;
+        return MIN(b, v->size * LDM_SECTOR);
+}
+
 static int verify_raid5(RepairContext *c, LdmVolume *v) {
         size_t chunk = copy_engine_chunk(c->engine);
         uint8_t *a = copy_engine_buffer(c->engine, 0), *b = copy_engine_buffer(c->engine, 1);
@@ -120,7 +129,8 @@ static int verify_raid5(RepairContext *c, LdmVolume *v) {
                         }
                         o += l;
                 }
-                c->bytes_done += len;
+                /* Progress counts volume bytes: a column offset covers n - 1 data chunks. */
+                c->bytes_done += raid5_volume_bytes(v, off + len) - raid5_volume_bytes(v, off);
                 repair_progress(c);
                 if (repair_cancelled(c))
                         return -ECANCELED;
@@ -128,14 +138,30 @@ static int verify_raid5(RepairContext *c, LdmVolume *v) {
         return 0;
 }
 
+/* What the scrub of v adds to bytes_done when it ends: its size in volume bytes, or, for a
+ * RAID-5 whose columns hold less than the record says, what the columns cover. The total
+ * and the progress are counted alike, so a finished scrub ends at done == total. */
+static uint64_t verify_volume_bytes(const LdmVolume *v) {
+        uint64_t col = UINT64_MAX;
+        const LdmPlex *p;
+
+        if (v->type == LDM_VOLUME_MIRROR)
+                return v->size * LDM_SECTOR;
+        if (v->type != LDM_VOLUME_RAID5 || v->n_plexes != 1)
+                return 0;
+        p = v->plexes[0];
+        if (p->n_columns < 3)
+                return 0;
+        for (size_t i = 0; i < p->n_columns; i++)
+                col = MIN(col, p->columns[i].size * LDM_SECTOR);
+        return raid5_volume_bytes(v, col);
+}
+
 static uint64_t repair_verify_bytes(RepairContext *c) {
         uint64_t total = 0;
 
-        for (size_t i = 0; i < c->pack->n_volumes; i++) {
-                const LdmVolume *v = &c->pack->volumes[i];
-                if (v->type == LDM_VOLUME_MIRROR || v->type == LDM_VOLUME_RAID5)
-                        total += v->size * LDM_SECTOR;
-        }
+        for (size_t i = 0; i < c->pack->n_volumes; i++)
+                total += verify_volume_bytes(&c->pack->volumes[i]);
         return total;
 }
 

@@ -135,6 +135,10 @@ def recover_ok(ctx, d, pack, images, gold, want_repaired=None):
     assert j["State"] == "done" and j["Percent"] == 100 and j["HResult"] == S_OK, j
     assert j["Operation"] == "recover" and j["Object"] == pack and j["StartedByUID"] == 0, j
     assert j["Cancelable"] is False, j
+    # A finished job's progress is complete: BytesDone reached BytesTotal.
+    assert j["BytesDone"] == j["BytesTotal"], j
+    if want_repaired:
+        assert j["BytesTotal"] >= want_repaired, j
     assert_healthy(bus, pack, images, gold)
     return job, out
 
@@ -425,6 +429,9 @@ def finished_jobs_lifetime_and_cap(ctx):
             (job,) = bus.call(pack, IFACE_PACK, "Verify")
             hr, out = job_wait(bus, job)
             assert hr == S_OK and out["mirror_mismatches"] == 0 and out["parity_mismatches"] == 0, out
+            # Every byte of the 16 MiB mirror and the 32 MiB RAID-5 was read.
+            j = bus.props(job, IFACE_JOB)
+            assert j["BytesDone"] == j["BytesTotal"] == 48 * MIB, j
             jobs.append(job)
         # ... but only two finished jobs are kept: the oldest went.
         removed = wait_until(lambda: [s[3] for s in sigs if s[2] == "JobRemoved"], 5, "JobRemoved")

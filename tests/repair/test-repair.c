@@ -206,12 +206,18 @@ typedef struct Progress {
         uint64_t last_done;
         unsigned calls;
         bool went_backwards;
+        bool overshot;               /* done > total in a data or verify step */
+        uint64_t final_done, final_total; /* of the last call */
 } Progress;
 
 static void on_progress(RepairStep step, const char *detail, uint64_t done, uint64_t total, void *ud) {
         Progress *p = ud;
 
         p->calls++;
+        p->final_done = done;
+        p->final_total = total;
+        if ((step == REPAIR_STEP_DATA || step == REPAIR_STEP_VERIFY) && done > total)
+                p->overshot = true;
         if (step == REPAIR_STEP_DATA && p->cancel_at && done >= p->cancel_at)
                 atomic_store(&p->cancel, true);
         if (step == REPAIR_STEP_DATA) {
@@ -224,6 +230,8 @@ static void on_progress(RepairStep step, const char *detail, uint64_t done, uint
 /* Checkpoints every 4 MiB keep fsyncs down; the resume tests want finer ones. */
 static uint64_t checkpoint_interval = 4u << 20;
 
+/* Every run: progress never passes its total, and a successful run ends at done == total
+ * (what the daemon publishes as the job's BytesDone / BytesTotal). */
 static void run_op(const Fixture *f, RepairOperation op, Progress *prog, RepairResult *res) {
         Progress local = {};
         RepairRequest req = {
@@ -243,6 +251,10 @@ static void run_op(const Fixture *f, RepairOperation op, Progress *prog, RepairR
         g_test_message("%s: hresult 0x%08x: %s [remaining: %s] repaired %" G_GUINT64_FORMAT " resumed %" G_GUINT64_FORMAT,
                        repair_operation_to_string(op), res->hresult, res->message, res->remaining,
                        res->bytes_repaired, res->bytes_resumed);
+        prog = prog ?: &local;
+        g_assert_false(prog->overshot);
+        if (res->hresult == VDS_S_OK)
+                g_assert_cmpuint(prog->final_done, ==, prog->final_total);
 }
 
 static void recover_ok(const Fixture *f, RepairResult *res) {
@@ -299,10 +311,14 @@ static void assert_healthy(const Fixture *f, const char *damaged_volume) {
                         unlink(bin);
                 }
         }
-        run_op(f, REPAIR_VERIFY, NULL, &v);
+        Progress vp = {};
+        run_op(f, REPAIR_VERIFY, &vp, &v);
         g_assert_cmphex(v.hresult, ==, VDS_S_OK);
         g_assert_cmpuint(v.mirror_mismatches, ==, 0);
         g_assert_cmpuint(v.parity_mismatches, ==, 0);
+        /* The 16 MiB mirror and the 32 MiB RAID-5, all of it read. */
+        g_assert_cmpuint(vp.final_total, ==, 48u << 20);
+        g_assert_cmpuint(vp.final_done, ==, 48u << 20);
 }
 
 static void test_clean(void) {
