@@ -136,6 +136,9 @@ int job_append_result(Job *j, sd_bus_message *reply) {
                 r = append_entry(reply, "mirror_mismatches", "t", res->mirror_mismatches);
                 if (r >= 0)
                         r = append_entry(reply, "parity_mismatches", "t", res->parity_mismatches);
+                /* What the scrub could not check (a plex or column on a missing disk). */
+                if (r >= 0)
+                        r = append_entry(reply, "remaining", "s", res->remaining);
         } else if (r >= 0) {
                 r = append_entry(reply, "bytes_repaired", "t", res->bytes_repaired);
                 if (r >= 0)

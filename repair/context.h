@@ -72,8 +72,9 @@ uint64_t repair_data_bytes(RepairContext *c);
 int repair_data(RepairContext *c);
 void repair_data_forget(RepairContext *c);
 
-/* verify.c: the read-only scrub of every mirror and RAID-5 volume. */
-int repair_verify(RepairContext *c);
+/* verify.c: the read-only scrub of every mirror and RAID-5 volume. *ret_unverified: plexes
+ * and columns that could not be checked (disk missing), each named in res->remaining. */
+int repair_verify(RepairContext *c, unsigned *ret_unverified);
 
 /* Column I/O shared by resync.c and verify.c: len bytes at byte offset off of a column. */
 int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_t off,

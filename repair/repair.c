@@ -171,19 +171,28 @@ static int step_refresh(RepairContext *c) {
 }
 
 static int run_verify(RepairContext *c) {
+        unsigned unverified = 0;
         int r;
 
         r = repair_open_disks(c, LDM_IO_DIRECT);
         if (r < 0)
                 return r;
         c->step = REPAIR_STEP_VERIFY;
-        r = repair_verify(c);
+        r = repair_verify(c, &unverified);
         if (r < 0 && r != -ECANCELED && atomic_load(&c->io_error_path))
                 set_message(c, "Verifying %s failed: I/O error on %s: %s",
                             c->detail ?: "volume data", atomic_load(&c->io_error_path), strerror(-r));
         repair_close_disks(c);
         if (r < 0)
                 return r;
+        if (unverified > 0) {
+                /* A scrub that could not read everything cannot vouch for the pack. */
+                c->res->hresult = VDS_E_VOLUME_NOT_HEALTHY;
+                set_message(c, "Verified pack %s only partly: %s; in what could be checked: %" PRIu64 " mismatching mirror regions, %" PRIu64 " bad parity rows",
+                            c->pack->name, c->res->remaining, c->res->mirror_mismatches,
+                            c->res->parity_mismatches);
+                return -EHWPOISON; /* handled: hresult and message already set */
+        }
         set_message(c, "Verified pack %s: %" PRIu64 " mismatching mirror regions, %" PRIu64 " bad parity rows",
                     c->pack->name, c->res->mirror_mismatches, c->res->parity_mismatches);
         return 0;

@@ -2,7 +2,9 @@
 
 /* verify.c: Verify, the read-only scrub: mirror plexes compared in 64 KiB regions (a region
  * counts once however many plexes differ in it), RAID-5 rows checked to XOR to zero. Reads
- * go through the job's fixed buffers, a chunk at a time; nothing is written. */
+ * go through the job's fixed buffers, a chunk at a time; nothing is written. A plex or
+ * column on a missing disk cannot be checked: it is named in res->remaining and counted, the
+ * rest is still scrubbed, and the job ends with a failing HRESULT (repair.c). */
 
 #include <stdio.h>
 
@@ -22,7 +24,59 @@ static bool all_zero(const uint8_t *p, size_t len) {
         return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
-static int verify_mirror(RepairContext *c, LdmVolume *v) {
+/* The name of a disk that a column misses, or NULL when the column is whole. */
+static const char *column_missing_disk(const LdmColumn *col) {
+        for (size_t i = 0; i < col->n_extents; i++) {
+                const LdmDisk *d = col->extents[i]->disk;
+                if (!d || !d->device)
+                        return d && d->name ? d->name : "?";
+        }
+        return NULL;
+}
+
+static bool plex_checkable(const LdmPlex *p) {
+        return p->n_columns == 1 && column_present(&p->columns[0]);
+}
+
+/* A mirror can be scrubbed when two plexes are readable; a RAID-5 when all its columns are
+ * (parity needs every one). What cannot be checked is left out of the progress total. */
+static bool volume_checkable(const LdmVolume *v) {
+        size_t n = 0;
+
+        if (v->type == LDM_VOLUME_MIRROR) {
+                for (size_t i = 0; i < v->n_plexes; i++)
+                        n += plex_checkable(v->plexes[i]);
+                return n >= 2;
+        }
+        if (v->type == LDM_VOLUME_RAID5) {
+                if (v->n_plexes != 1 || v->plexes[0]->n_columns < 3)
+                        return false;
+                for (size_t i = 0; i < v->plexes[0]->n_columns; i++)
+                        if (!column_present(&v->plexes[0]->columns[i]))
+                                return false;
+                return true;
+        }
+        return false;
+}
+
+/* Notes every plex of mirror v that cannot take part in the scrub. */
+static void note_unchecked_plexes(RepairContext *c, const LdmVolume *v, unsigned *unverified) {
+        for (size_t i = 0; i < v->n_plexes; i++) {
+                const LdmPlex *p = v->plexes[i];
+
+                if (plex_checkable(p))
+                        continue;
+                if (p->n_columns == 1)
+                        repair_remaining_add(c, "%s plex %s: disk %s missing, not verified", v->name,
+                                             p->name, column_missing_disk(&p->columns[0]));
+                else
+                        repair_remaining_add(c, "%s plex %s: %zu columns, not verified", v->name,
+                                             p->name, p->n_columns);
+                (*unverified)++;
+        }
+}
+
+static int verify_mirror(RepairContext *c, LdmVolume *v, unsigned *unverified) {
         size_t chunk = copy_engine_chunk(c->engine);
         uint8_t *a = copy_engine_buffer(c->engine, 0), *b = copy_engine_buffer(c->engine, 1);
         bool region_bad[REPAIR_BUFFER_SIZE_MAX / VERIFY_REGION];
@@ -30,19 +84,14 @@ static int verify_mirror(RepairContext *c, LdmVolume *v) {
         uint64_t size;
         int r;
 
-        for (size_t i = 0; i < v->n_plexes; i++)
-                if (v->plexes[i]->n_columns == 1 && column_present(&v->plexes[i]->columns[0])) {
-                        first = v->plexes[i];
-                        break;
-                }
-        if (!first || v->n_plexes < 2)
+        if (v->n_plexes < 2)
+                return 0; /* nothing to compare with: not a failure of the scrub */
+        note_unchecked_plexes(c, v, unverified);
+        if (!volume_checkable(v))
                 return 0;
-        for (size_t i = 0; i < v->n_plexes; i++)
-                if (v->plexes[i]->n_columns != 1 || !column_present(&v->plexes[i]->columns[0])) {
-                        repair_remaining_add(c, "%s plex %s: disk missing, not verified", v->name,
-                                             v->plexes[i]->name);
-                        return 0;
-                }
+        for (size_t i = 0; i < v->n_plexes && !first; i++)
+                if (plex_checkable(v->plexes[i]))
+                        first = v->plexes[i];
         if (mul_u64_overflow(v->size, LDM_SECTOR, &size))
                 return -EBADMSG;
 
@@ -55,7 +104,7 @@ static int verify_mirror(RepairContext *c, LdmVolume *v) {
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < v->n_plexes; i++) {
-                        if (v->plexes[i] == first)
+                        if (v->plexes[i] == first || !plex_checkable(v->plexes[i]))
                                 continue;
                         r = repair_column_io(c, &v->plexes[i]->columns[0], false, off, b, len);
                         if (r < 0)
@@ -85,7 +134,7 @@ static uint64_t raid5_volume_bytes(const LdmVolume *v, uint64_t column_off) {
         return MIN(b, v->size * LDM_SECTOR);
 }
 
-static int verify_raid5(RepairContext *c, LdmVolume *v) {
+static int verify_raid5(RepairContext *c, LdmVolume *v, unsigned *unverified) {
         size_t chunk = copy_engine_chunk(c->engine);
         uint8_t *a = copy_engine_buffer(c->engine, 0), *b = copy_engine_buffer(c->engine, 1);
         uint64_t size = UINT64_MAX, stripe, last_bad = UINT64_MAX;
@@ -100,8 +149,9 @@ static int verify_raid5(RepairContext *c, LdmVolume *v) {
         stripe = p->stripe_size * LDM_SECTOR;
         for (size_t i = 0; i < p->n_columns; i++) {
                 if (!column_present(&p->columns[i])) {
-                        repair_remaining_add(c, "%s column %zu: disk missing, parity not verified",
-                                             v->name, i);
+                        repair_remaining_add(c, "%s column %zu: disk %s missing, parity not verified",
+                                             v->name, i, column_missing_disk(&p->columns[i]));
+                        (*unverified)++;
                         return 0;
                 }
                 size = MIN(size, p->columns[i].size * LDM_SECTOR);
@@ -145,13 +195,11 @@ static uint64_t verify_volume_bytes(const LdmVolume *v) {
         uint64_t col = UINT64_MAX;
         const LdmPlex *p;
 
+        if (!volume_checkable(v))
+                return 0;
         if (v->type == LDM_VOLUME_MIRROR)
                 return v->size * LDM_SECTOR;
-        if (v->type != LDM_VOLUME_RAID5 || v->n_plexes != 1)
-                return 0;
         p = v->plexes[0];
-        if (p->n_columns < 3)
-                return 0;
         for (size_t i = 0; i < p->n_columns; i++)
                 col = MIN(col, p->columns[i].size * LDM_SECTOR);
         return raid5_volume_bytes(v, col);
@@ -165,7 +213,8 @@ static uint64_t repair_verify_bytes(RepairContext *c) {
         return total;
 }
 
-int repair_verify(RepairContext *c) {
+int repair_verify(RepairContext *c, unsigned *ret_unverified) {
+        unsigned unverified = 0;
         int r = 0;
 
         c->bytes_total = repair_verify_bytes(c);
@@ -175,9 +224,12 @@ int repair_verify(RepairContext *c) {
                 snprintf(c->detail_buf, sizeof(c->detail_buf), "%s", v->name);
                 c->detail = c->detail_buf;
                 if (v->type == LDM_VOLUME_MIRROR)
-                        r = verify_mirror(c, v);
+                        r = verify_mirror(c, v, &unverified);
                 else if (v->type == LDM_VOLUME_RAID5)
-                        r = verify_raid5(c, v);
+                        r = verify_raid5(c, v, &unverified);
         }
-        return r;
+        if (r < 0)
+                return r;
+        *ret_unverified = unverified;
+        return 0;
 }

@@ -232,6 +232,30 @@ def recover_with_disk_missing(ctx):
 
 
 @tap.test
+def verify_with_disk_missing(ctx):
+    imgs, present = ctx.copy_2008("verify-missing", leave_out=("ldm-2008r2-mirrored-2.img",))
+    # One bad RAID-5 row: the scrub still checks (and counts) what it can reach.
+    damage("scribble", "Disk7-01", MIB, 4096, *present)
+    d = ctx.start(present)
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        (job,) = bus.call(pack, IFACE_PACK, "Verify")
+        hr, out = job_wait(bus, job)
+        assert hr == VDS_E_VOLUME_NOT_HEALTHY, "0x%08x %s" % (hr, out)
+        assert out["parity_mismatches"] == 1 and out["mirror_mismatches"] == 0, out
+        assert "Volume3-02" in out["remaining"] and "Disk6" in out["remaining"], out
+        assert bus.call(job, IFACE_JOB, "QueryStatus") == (VDS_E_VOLUME_NOT_HEALTHY, 0)
+        j = bus.props(job, IFACE_JOB)
+        assert j["HResult"] == VDS_E_VOLUME_NOT_HEALTHY and j["State"] == "done", j
+        assert "Volume3" in j["Message"] and "Disk6" in j["Message"], j
+        # The RAID-5 (32 MiB) was read whole; the mirror was not in the plan.
+        assert j["BytesDone"] == j["BytesTotal"] == 32 * MIB, j
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
 def invalid_pack_not_supported_and_rejoined(ctx):
     imgs, _ = ctx.copy_2008("invalid")
     # raid5-1's VMDB (MBR, LBA 100369) is unreadable: the disk sits in INVALID.

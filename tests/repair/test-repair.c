@@ -561,6 +561,29 @@ static void test_verify_counts(void) {
         fixture_done(&f);
 }
 
+/* Verify without Disk6 (plex 2 of the mirror): the mirror cannot be scrubbed, the RAID-5
+ * still is. The job fails, naming the disk and the volume, and still counts what it found. */
+static void test_verify_missing_disk(void) {
+        Fixture f;
+        RepairResult v;
+        Progress prog = {};
+
+        fixture_init(&f, false);
+        scribble_extent(&f, "Disk7-01", 1 << 20, 4096);        /* one RAID-5 row */
+        run_op(&f, REPAIR_VERIFY, &prog, &v);
+        g_assert_cmphex(v.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(v.message, "Volume3"));
+        g_assert_nonnull(strstr(v.message, "Disk6"));
+        g_assert_nonnull(strstr(v.remaining, "Volume3-02"));
+        g_assert_nonnull(strstr(v.remaining, "Disk6"));
+        g_assert_cmpuint(v.parity_mismatches, ==, 1);
+        g_assert_cmpuint(v.mirror_mismatches, ==, 0);
+        /* Only the RAID-5 was in the plan, and all of it was read. */
+        g_assert_cmpuint(prog.final_total, ==, 32u << 20);
+        g_assert_cmpuint(prog.final_done, ==, 32u << 20);
+        fixture_done(&f);
+}
+
 /* Power cut after the k-th write of a Recover (a disk behind by one transaction and its
  * plex overwritten): every later write fails, the job stops there; a second Recover must
  * reach the same healthy pack whatever k was. */
@@ -921,6 +944,7 @@ int main(int argc, char *argv[]) {
         g_test_add_data_func("/repair/quick/in-flight-roll-forward", GINT_TO_POINTER(LDM_TXN_STEP_COMMIT), test_in_flight);
         g_test_add_func("/repair/quick/missing-disk", test_missing_disk);
         g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
+        g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
