@@ -84,7 +84,8 @@ int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_
  * every PRIVHEAD/TOCBLOCK copy) to the authoritative one, writing persistent "recover"
  * markers first for plexes/columns whose only sign of staleness is their disk's old copy, so
  * that a crash in between loses nothing. It re-scans the pack afterwards (c->scan/c->pack
- * are replaced). repair_commit() clears the markers of what was repaired in one
+ * are replaced). repair_commit() clears the markers of what was repaired (and the
+ * removed/detached flags of disks that are present and whole again) in one
  * transaction written to every present disk. */
 int repair_database_sync(RepairContext *c);
 int repair_commit(RepairContext *c);

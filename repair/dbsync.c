@@ -14,8 +14,9 @@
  *   C. every other copy (older generation, INVALID disks of the pack) gets the image.
  * A copy is replaced body first (log region, VBLK slots), flush, then its VMDB sector,
  * flush: until the VMDB lands the copy keeps its old generation and stays "stale".
- * The commit clears the markers of what the data step repaired, in one transaction on
- * every present disk, only after that data was flushed. */
+ * The commit clears the markers of what the data step repaired, and the removed/detached
+ * flags of disks that are back and whole, in one transaction on every present disk, only
+ * after that data was flushed. */
 
 #include <stdio.h>
 
@@ -530,6 +531,70 @@ static int clear_klog_marks(RepairContext *c) {
         return 0;
 }
 
+#define DISK_FLAGS_AWAY (LDM_DISK_FLAG_REMOVED | LDM_DISK_FLAG_DETACHED)
+
+/* Whether this run's data step rewrote the stale plex (mirror) or column (RAID-5) e is in. */
+static bool extent_repaired(const RepairContext *c, const LdmExtent *e) {
+        for (size_t i = 0; i < c->n_targets; i++) {
+                const RepairTarget *t = &c->targets[i];
+
+                if (t->plex != e->plex)
+                        continue;
+                if (t->kind == REPAIR_TARGET_MIRROR ||
+                    (t->kind == REPAIR_TARGET_COLUMN && t->column == e->column))
+                        return true;
+        }
+        return false;
+}
+
+/* A disk marked removed/detached (§10.2 rule 7, D's convention for a disk that was missing)
+ * is whole again when it is present with a current copy and nothing on it is left stale:
+ * every stale plex or column it holds was rewritten by this run. Extents of volumes without
+ * redundancy have nothing to repair. */
+static bool disk_back(const RepairContext *c, const LdmDisk *d) {
+        if (!(d->flags & DISK_FLAGS_AWAY) || !d->device || d->db_stale)
+                return false;
+        for (size_t i = 0; i < c->pack->n_extents; i++) {
+                const LdmExtent *e = &c->pack->extents[i];
+                const LdmPlex *p = e->plex;
+                bool stale;
+
+                if (e->disk != d || !p || !volume_redundant(p->volume))
+                        continue;
+                if (p->volume->type == LDM_VOLUME_MIRROR)
+                        stale = p->stale;
+                else
+                        stale = e->column >= p->n_columns || p->columns[e->column].stale;
+                if (stale && !extent_repaired(c, e))
+                        return false;
+        }
+        return true;
+}
+
+static bool any_disk_back(const RepairContext *c) {
+        for (size_t i = 0; i < c->pack->n_disks; i++)
+                if (disk_back(c, &c->pack->disks[i]))
+                        return true;
+        return false;
+}
+
+static int clear_disks(RepairContext *c, LdmTxn *t, size_t *changed) {
+        for (size_t i = 0; i < c->pack->n_disks; i++) {
+                const LdmDisk *d = &c->pack->disks[i];
+                LdmRecord *rec;
+
+                if (!disk_back(c, d))
+                        continue;
+                rec = ldm_txn_edit(t, d->id);
+                if (!rec)
+                        return -ENOENT;
+                rec->disk.flags &= ~DISK_FLAGS_AWAY;
+                rec->dirty = true;
+                (*changed)++;
+        }
+        return 0;
+}
+
 int repair_commit(RepairContext *c) {
         _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
         LdmDevice *devs[LDM_CREATE_MAX_DISKS * 4];
@@ -537,7 +602,7 @@ int repair_commit(RepairContext *c) {
         LdmDiag diag = {};
         int r;
 
-        if (c->n_targets == 0)
+        if (c->n_targets == 0 && !any_disk_back(c))
                 return 0;
         r = ldm_txn_begin(c->pack->db, &t);
         if (r < 0)
@@ -547,6 +612,9 @@ int repair_commit(RepairContext *c) {
                 if (r < 0)
                         return r;
         }
+        r = clear_disks(c, t, &changed);
+        if (r < 0)
+                return r;
         if (changed == 0)
                 return clear_klog_marks(c);
 

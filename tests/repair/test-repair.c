@@ -170,6 +170,26 @@ static void edit_flag_raid5_component(LdmPack *p, LdmTxn *t) {
         r->component.flags |= LDM_COMPONENT_FLAG_RECOVER;
         r->dirty = true;
 }
+static LdmDisk *find_disk(LdmPack *p, const char *name) {
+        for (size_t i = 0; i < p->n_disks; i++)
+                if (strcmp(p->disks[i].name, name) == 0)
+                        return &p->disks[i];
+        g_assert_not_reached();
+}
+
+/* D's convention for disks that were missing (§10.2 rule 7): Disk6 (the mirror's second
+ * plex) detached, Disk1 (a spanned volume, no redundancy) removed. */
+static void edit_disks_away(LdmPack *p, LdmTxn *t) {
+        LdmRecord *r = ldm_txn_edit(t, find_disk(p, "Disk6")->id);
+
+        g_assert_nonnull(r);
+        r->disk.flags |= LDM_DISK_FLAG_DETACHED;
+        r->dirty = true;
+        r = ldm_txn_edit(t, find_disk(p, "Disk1")->id);
+        g_assert_nonnull(r);
+        r->disk.flags |= LDM_DISK_FLAG_REMOVED;
+        r->dirty = true;
+}
 /* A harmless change (the record moves to a new slot with a new commit ID). */
 static void edit_touch_volume1(LdmPack *p, LdmTxn *t) {
         g_assert_nonnull(ldm_txn_edit(t, find_volume(p, "Volume1")->id));
@@ -346,6 +366,40 @@ static void test_mirror_stale(void) {
         g_assert_cmpuint(res.volumes_touched, ==, 1);
         g_assert_true(res.database_committed);
         assert_healthy(&f, "Volume3");
+        fixture_done(&f);
+}
+
+/* Disks that were away and are back: Disk6's plex is resynchronised (it may have missed
+ * writes), and both flags are cleared in the commit, so a second Recover has nothing to do. */
+static void test_disks_back(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        Fixture f;
+        RepairResult res;
+        LdmPack *p;
+
+        fixture_init(&f, true);
+        transact(&f, edit_disks_away, 0, NULL);
+        p = scan_pack(&f, &scan);
+        g_assert_cmphex(find_disk(p, "Disk6")->flags, ==, LDM_DISK_FLAG_DETACHED);
+        g_assert_cmphex(find_disk(p, "Disk1")->flags, ==, LDM_DISK_FLAG_REMOVED);
+        g_assert_cmpint(find_volume(p, "Volume3")->health, !=, VDS_H_HEALTHY);
+        scan = ldm_scan_free(scan);
+        scribble_extent(&f, "Disk6-01", 2 << 20, 1 << 20);
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        g_assert_true(res.database_committed);
+        assert_healthy(&f, "Volume3");
+        p = scan_pack(&f, &scan);
+        for (size_t i = 0; i < p->n_disks; i++) {
+                g_assert_cmphex(p->disks[i].flags & (LDM_DISK_FLAG_DETACHED | LDM_DISK_FLAG_REMOVED), ==, 0);
+                g_assert_cmpint(p->disks[i].health, ==, VDS_H_HEALTHY);
+        }
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 0);
+        g_assert_cmpuint(res.disks_synced, ==, 0);
+        g_assert_false(res.database_committed);
         fixture_done(&f);
 }
 
@@ -936,6 +990,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/clean", test_clean);
         g_test_add_func("/repair/quick/mirror-stale", test_mirror_stale);
         g_test_add_func("/repair/quick/raid5-column-stale", test_raid5_column_stale);
+        g_test_add_func("/repair/quick/disks-back", test_disks_back);
         g_test_add_func("/repair/slow/raid5-parity-stale", test_raid5_parity_stale);
         g_test_add_func("/repair/slow/db-rolled-back", test_db_rolled_back);
         g_test_add_func("/repair/slow/header-copies", test_header_copies);
