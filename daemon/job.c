@@ -116,6 +116,7 @@ static Job *job_free(Job *j) {
         inhibitor_release(&j->inhibitor);
         sd_event_source_disable_unref(j->emit_source);
         sd_event_source_disable_unref(j->expire_source);
+        sd_event_source_disable_unref(j->refresh_timeout_source);
         sd_bus_track_unref(j->starter);
         strv_free(j->paths);
         pthread_mutex_destroy(&j->lock);
@@ -198,6 +199,7 @@ static void job_finish(Job *j) {
         int r;
 
         j->refreshing = false;
+        j->refresh_timeout_source = sd_event_source_disable_unref(j->refresh_timeout_source);
         j->state = JOB_DONE;
         j->finished_usec = job_now_usec(CLOCK_MONOTONIC);
         m->n_finished_jobs++;
@@ -254,6 +256,19 @@ void manager_jobs_on_scan(Manager *m, uint64_t generation) {
         }
 }
 
+/* The refresh scan did not come back in time: end the job with its result anyway (the
+ * published states catch up whenever the scan does). */
+static int job_on_refresh_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+
+        if (!j->refreshing)
+                return 0;
+        log_warning("%s: the scan after the job was not published within %llu s (a disk not answering?); ending the job without it.",
+                    j->path, (unsigned long long) (JOB_REFRESH_TIMEOUT_USEC / 1000000u));
+        job_finish(j);
+        return 0;
+}
+
 /* Loop thread: the work returned. Refresh the published states before calling it done. */
 static void job_on_work_done(int result, void *userdata) {
         Job *j = userdata;
@@ -272,6 +287,12 @@ static void job_on_work_done(int result, void *userdata) {
                 return;
         }
         j->refresh_generation = gen;
+        r = sd_event_add_time_relative(m->event, &j->refresh_timeout_source, CLOCK_MONOTONIC,
+                                       JOB_REFRESH_TIMEOUT_USEC, 0, job_on_refresh_timeout, j);
+        if (r < 0)
+                log_warning_errno(r, "Failed to bound the refresh wait of %s: %m", j->path);
+        else
+                (void) sd_event_source_set_description(j->refresh_timeout_source, "job-refresh-timeout");
 }
 
 /* ---- progress ---- */

@@ -6,7 +6,8 @@
  * lives on the loop thread; its work (repair_run()) runs on a pool worker that shares only
  * the cancel flag, the progress slot (under `lock`) and, once the work has returned, the
  * result. When the work ends the daemon rescans, and the job is "done" only once that scan
- * is published, so that a client woken by Wait() or Completed reads refreshed states. A
+ * is published, so that a client woken by Wait() or Completed reads refreshed states (or,
+ * should the scan hang, after JOB_REFRESH_TIMEOUT_USEC, with a warning in the log). A
  * finished job stays on the bus for FinishedJobLifetimeSec= or until its starter leaves the
  * bus, whichever is later, and at most MaxFinishedJobs= finished jobs are kept. */
 
@@ -31,6 +32,9 @@ struct Manager;
 #define JOB_WAITERS_MAX 64u               /* pending Wait() calls per job */
 #define JOB_ACTIVE_MAX 256u               /* queued + running jobs, all packs */
 #define JOB_EMIT_INTERVAL_USEC (250 * 1000ull) /* progress PropertiesChanged at most ~4/s */
+/* How long a job whose work ended waits for the refresh scan to be published. A scan that
+ * hangs (a disk that stops answering) must not keep the job "running" for ever. */
+#define JOB_REFRESH_TIMEOUT_USEC (10 * 1000 * 1000ull)
 
 typedef enum JobOperation {
         JOB_RECOVER,
@@ -104,6 +108,7 @@ typedef struct Job {
         char *message;
         bool refreshing;           /* work ended, waiting for the rescan to be published */
         uint64_t refresh_generation;
+        sd_event_source *refresh_timeout_source; /* ends the wait after JOB_REFRESH_TIMEOUT_USEC */
 
         unsigned pending_changes;  /* JobChange bits not yet signalled */
         uint64_t last_emit_usec;

@@ -388,11 +388,12 @@ def progress_waiters_busy_and_cancel(ctx):
 def sigkill_then_resume(ctx):
     imgs, gold = ctx.big_pack("big-kill")
     break_big_mirror(imgs)
-    d = ctx.start(imgs, conf="RepairRateLimitMiB=32\n")
+    # 16 MiB/s: the 96 MiB mirror takes ~6 s, and the engine checkpoints every 2 s.
+    d = ctx.start(imgs, conf="RepairRateLimitMiB=16\n")
     state = d.state_dir
     bus = ctx.bus
     pack, job = start_big_recover(ctx, d, imgs)
-    wait_until(lambda: bus.prop(job, IFACE_JOB, "BytesDone") >= 48 * MIB, 60, "half of the mirror")
+    wait_until(lambda: [f for f in os.listdir(state) if f.endswith(".ckpt")], 60, "a checkpoint")
     d.proc.kill()
     d.proc.wait()
     d.log.close()
@@ -402,7 +403,7 @@ def sigkill_then_resume(ctx):
     d = ctx.start(imgs, extra=["--state-dir=" + state])
     try:
         job, out = recover_ok(ctx, d, pack_of(bus, "Big-Dg0"), imgs, gold)
-        assert out["bytes_resumed"] >= 32 * MIB, out
+        assert out["bytes_resumed"] > 0, out
         assert out["bytes_repaired"] < BIG_MIRROR, out
         assert out["bytes_repaired"] + out["bytes_resumed"] == BIG_MIRROR, out
         assert os.listdir(state) == [], os.listdir(state)
@@ -476,6 +477,49 @@ def finished_jobs_lifetime_and_cap(ctx):
                    "InterfacesRemoved")
         bus.conn.signal_unsubscribe(sub)
     finally:
+        ctx.stop(d)
+
+
+HANG_PRELOAD = os.environ.get("LDM_HANG_PRELOAD") or os.path.join(BUILD_ROOT, "tests", "daemon", "hang-preload.so")
+
+
+@tap.test
+def job_ends_when_the_rescan_hangs(ctx):
+    """The scan after a job never comes back (a disk of another pack stops answering): the
+    job still ends, with its own result, about 10 s later, and says why in the log."""
+    if not os.path.exists(HANG_PRELOAD):
+        raise Skip("%s not built" % HANG_PRELOAD)
+    imgs, _ = ctx.copy_2008("hang")
+    stuck = os.path.join(ctx.workdir("hang-other"), "other-pack.hang")
+    copy_sparse(os.path.join(ctx.images, "ldm-2003r2-simple-1.img"), stuck)
+    gate = os.path.join(ctx.dir, "hang-gate")
+    # verify_asan_link_order: an ASan build of ldmd tolerates the shim in front of it.
+    env = {"LD_PRELOAD": HANG_PRELOAD, "LDM_HANG_SUFFIX": ".hang", "LDM_HANG_GATE": gate,
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    d = ctx.start(imgs + [stuck], env=env)
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        open(gate, "w").close()
+        t0 = time.monotonic()
+        (job,) = bus.call(pack, IFACE_PACK, "Verify")
+        hr, out = job_wait(bus, job, timeout=60)
+        waited = time.monotonic() - t0
+        assert hr == S_OK and out["mirror_mismatches"] == 0, "0x%08x %s" % (hr, out)
+        assert waited >= 9, "the job ended after %.1fs: the scan did not hang?" % waited
+        j = bus.props(job, IFACE_JOB)
+        assert j["State"] == "done" and j["Percent"] == 100, j
+        assert j["Message"].startswith("Verified pack"), j
+        assert "was not published within 10 s" in d.output(), d.output()[-2000:]
+        # The disk answers again: the pending scan completes and the daemon carries on.
+        os.unlink(gate)
+        bus.call(MANAGER, IFACE_MANAGER, "Rescan", timeout=30000)
+        (job2,) = bus.call(pack, IFACE_PACK, "Verify")
+        hr, _ = job_wait(bus, job2)
+        assert hr == S_OK, "0x%08x" % hr
+    finally:
+        if os.path.exists(gate):
+            os.unlink(gate)
         ctx.stop(d)
 
 
