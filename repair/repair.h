@@ -41,10 +41,10 @@ typedef enum RepairStep {
 typedef void (*RepairProgressFn)(RepairStep step, const char *step_detail, uint64_t bytes_done,
                                  uint64_t bytes_total, void *userdata);
 
-#define REPAIR_BUFFER_SIZE_DEFAULT (1024u * 1024u)
+#define REPAIR_BUFFER_SIZE_DEFAULT (4u * 1024u * 1024u)
 #define REPAIR_BUFFER_SIZE_MIN (64u * 1024u)
 #define REPAIR_BUFFER_SIZE_MAX (16u * 1024u * 1024u)
-#define REPAIR_CHECKPOINT_INTERVAL_DEFAULT (16u * 1024u * 1024u)
+#define REPAIR_CHECKPOINT_INTERVAL_DEFAULT (256u * 1024u * 1024u) /* or every 2 s: copy.h */
 #define REPAIR_MAX_PATHS 64u
 
 typedef struct RepairRequest {

@@ -147,9 +147,10 @@ static void test_copy_cancel_resume(void) {
 
         mem_init(&m);
         g_assert_cmpint(copy_engine_new(CHUNK, &e), ==, 0);
-        /* Cancel is only seen at the first checkpoint: after 256 KiB, all of it flushed. */
+        /* Cancel is seen after the first chunk, which is flushed and checkpointed at once
+         * rather than at the next regular checkpoint (256 KiB). */
         g_assert_cmpint(copy_engine_run(e, &mem_ops, &m, 0, SIZE, 256 * 1024, &cancel, &durable), ==, -ECANCELED);
-        g_assert_cmpuint(durable, ==, 256 * 1024);
+        g_assert_cmpuint(durable, ==, CHUNK);
         g_assert_cmpuint(m.checkpointed, ==, durable);
         g_assert_true(memcmp(m.src, m.dst, durable) == 0);
 
@@ -157,10 +158,60 @@ static void test_copy_cancel_resume(void) {
         atomic_store(&cancel, false);
         m.drained_bytes = 0;
         g_assert_cmpint(copy_engine_run(e, &mem_ops, &m, durable, SIZE, 256 * 1024, &cancel, &durable), ==, 0);
-        g_assert_cmpuint(m.drained_bytes, ==, SIZE - 256 * 1024);
+        g_assert_cmpuint(m.drained_bytes, ==, SIZE - CHUNK);
         g_assert_true(memcmp(m.src, m.dst, SIZE) == 0);
         g_assert_cmpuint(m.bad_order, ==, 0);
         mem_done(&m);
+}
+
+static int slow_drain(void *ud, uint64_t off, size_t len, const uint8_t *buf) {
+        usleep(500 * 1000);
+        return mem_drain(ud, off, len, buf);
+}
+
+/* Without a byte interval, checkpoints still come every COPY_CHECKPOINT_USEC. */
+static void test_copy_by_time(void) {
+        _cleanup_(copy_engine_freep) CopyEngine *e = NULL;
+        CopyOps ops = mem_ops;
+        uint64_t durable = 0;
+        Mem m;
+
+        mem_init(&m);
+        ops.drain = slow_drain;
+        g_assert_cmpint(copy_engine_new(512 * 1024, &e), ==, 0);
+        /* 6 chunks of ≥ 0.5 s: one checkpoint after the fourth (2 s), one at the end. */
+        g_assert_cmpint(copy_engine_run(e, &ops, &m, 0, 3u << 20, 0, NULL, &durable), ==, 0);
+        g_assert_cmpuint(durable, ==, 3u << 20);
+        g_assert_cmpuint(m.n_checkpoints, ==, 2);
+        g_assert_cmpuint(m.bad_order, ==, 0);
+        g_assert_true(memcmp(m.src, m.dst, 3u << 20) == 0);
+        mem_done(&m);
+}
+
+static int square(void *ud, size_t i) {
+        uint64_t *out = ud;
+
+        if (i == 5)
+                return -EIO;
+        out[i] = i * i;
+        return 0;
+}
+
+static void test_parallel(void) {
+        _cleanup_(copy_engine_freep) CopyEngine *e = NULL;
+        uint64_t out[16] = {};
+
+        g_assert_cmpint(copy_engine_new(CHUNK, &e), ==, 0);
+        for (int round = 0; round < 50; round++) {
+                memset(out, 0, sizeof(out));
+                g_assert_cmpint(copy_engine_parallel(e, square, out, 5), ==, 0);
+                for (size_t i = 0; i < 5; i++)
+                        g_assert_cmpuint(out[i], ==, i * i);
+                g_assert_cmpint(copy_engine_parallel(e, square, out, 16), ==, -EIO);
+                for (size_t i = 0; i < 16; i++)
+                        if (i != 5)
+                                g_assert_cmpuint(out[i], ==, i * i);
+        }
 }
 
 static void test_copy_error(void) {
@@ -185,5 +236,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/copy/whole", test_copy_whole);
         g_test_add_func("/repair/copy/cancel-resume", test_copy_cancel_resume);
         g_test_add_func("/repair/copy/error", test_copy_error);
+        g_test_add_func("/repair/copy/by-time", test_copy_by_time);
+        g_test_add_func("/repair/copy/parallel", test_parallel);
         return g_test_run();
 }
