@@ -248,22 +248,73 @@ typedef struct TargetRun {
         uint64_t stripe;           /* bytes, RAID-5 */
 } TargetRun;
 
-/* XOR of every column except skip at [off, off+len) into buf. */
+/* The source columns of one piece of a chunk, read at once by copy_engine_parallel(). */
+typedef struct XorReads {
+        RepairContext *c;
+        const LdmColumn *cols[LDM_PLEX_MAX_COLUMNS];
+        uint8_t *dst[LDM_PLEX_MAX_COLUMNS];
+        uint64_t off;
+        size_t len;
+} XorReads;
+
+static int xor_read_one(void *userdata, size_t i) {
+        XorReads *x = userdata;
+
+        return repair_column_io(x->c, x->cols[i], false, x->off, x->dst[i], x->len);
+}
+
+/* One column after the other, XOR-ed in place: only for layouts with so many columns that
+ * the scratch buffer cannot give each source an O_DIRECT-aligned slice. */
+static int xor_columns_serial(XorReads *x, size_t n, uint8_t *buf, uint8_t *scratch, size_t len) {
+        for (size_t i = 0; i < n; i++) {
+                int r = repair_column_io(x->c, x->cols[i], false, x->off, i == 0 ? buf : scratch, len);
+                if (r < 0)
+                        return r;
+                if (i > 0)
+                        xor_into(buf, scratch, len);
+        }
+        return 0;
+}
+
+/* XOR of every column except skip at [off, off+len) into buf. The sources are read at the
+ * same time (the first into buf, each further one into its own slice of the chunk-sized
+ * scratch), then XOR-ed in one pass, so a chunk costs the slowest column's read rather than
+ * the sum of them. With more than two sources the slices are smaller than the chunk and the
+ * chunk is done in pieces; memory stays the engine's fixed buffers. */
 static int xor_columns(TargetRun *tr, size_t skip, uint64_t off, uint8_t *buf, uint8_t *scratch,
                        size_t len) {
         const LdmPlex *p = tr->t->plex;
-        bool first = true;
+        XorReads x = { .c = tr->c, .off = off };
+        const void *srcs[LDM_PLEX_MAX_COLUMNS];
+        size_t n = 0, slice;
         int r;
 
-        for (size_t i = 0; i < p->n_columns; i++) {
-                if (i == skip)
-                        continue;
-                r = repair_column_io(tr->c, &p->columns[i], false, off, first ? buf : scratch, len);
+        for (size_t i = 0; i < p->n_columns && n < ELEMENTSOF(x.cols); i++)
+                if (i != skip)
+                        x.cols[n++] = &p->columns[i];
+        if (n == 0)
+                return -EINVAL;
+        slice = n > 1 ? (copy_engine_chunk(tr->c->engine) / (n - 1)) & ~(size_t) 4095 : len;
+        if (slice == 0) {
+                x.len = len;
+                return xor_columns_serial(&x, n, buf, scratch, len);
+        }
+
+        for (size_t done = 0; done < len;) {
+                size_t m = MIN(slice, len - done);
+
+                x.off = off + done;
+                x.len = m;
+                x.dst[0] = buf + done;
+                for (size_t k = 1; k < n; k++)
+                        x.dst[k] = scratch + (k - 1) * slice;
+                r = copy_engine_parallel(tr->c->engine, xor_read_one, &x, n);
                 if (r < 0)
                         return r;
-                if (!first)
-                        xor_into(buf, scratch, len);
-                first = false;
+                for (size_t k = 0; k < n; k++)
+                        srcs[k] = x.dst[k];
+                xor_blocks(buf + done, srcs, n, m);
+                done += m;
         }
         return 0;
 }
@@ -290,12 +341,12 @@ static int target_fill(void *userdata, uint64_t off, size_t len, uint8_t *buf, u
         case REPAIR_TARGET_PARITY:
                 while (len > 0) {
                         size_t parity, n = row_piece(tr, off, len, &parity);
+                        /* scratch is reused whole by every piece (xor_columns needs it all) */
                         r = xor_columns(tr, parity, off, buf, scratch, n);
                         if (r < 0)
                                 return r;
                         off += n;
                         buf += n;
-                        scratch += n;
                         len -= n;
                 }
                 return 0;
