@@ -3,7 +3,7 @@
 Gio bindings): TAP output, the real Windows images unpacked into a private directory, a
 private *system-type* dbus-daemon whose configuration includes our real D-Bus policy, ldmd
 started on it, and clients as root (Gio) or as nobody (setpriv + busctl/python); for the job
-tests also python3-dbusmock's polkitd and logind on that bus, ldm-damage-tool to break packs,
+tests also python3-dbusmock's polkitd and logind on that bus, ldm-testtool to break packs,
 and the independent judge ldmcheck."""
 
 import os
@@ -26,7 +26,8 @@ SOURCE_ROOT = os.environ.get("LDM_SOURCE_ROOT") or os.path.normpath(
 BUILD_ROOT = os.environ.get("LDM_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")
 SHARED_DIR = os.environ.get("LDM_SHARED_DIR") or os.path.join(SOURCE_ROOT, "..", "shared")
 LDMD = os.environ.get("LDMD") or os.path.join(BUILD_ROOT, "daemon", "ldmd")
-DAMAGE_TOOL = os.environ.get("LDM_DAMAGE_TOOL") or os.path.join(BUILD_ROOT, "tests", "daemon", "ldm-damage-tool")
+# tests/lib/ldm-testtool (fill, sha256, stale, scribble, touch, list, …): breaks packs.
+DAMAGE_TOOL = os.environ.get("LDM_DAMAGE_TOOL") or os.path.join(BUILD_ROOT, "tests", "ldm-testtool")
 LDMCHECK = os.path.join(SHARED_DIR, "tools", "ldmcheck")
 POLICY = os.path.join(SOURCE_ROOT, "data", "org.ldmd1.conf")
 IN_CI = os.environ.get("CI") == "true"
@@ -316,15 +317,16 @@ class Ldmd:
 
 
 def damage(cmd, *args):
-    """Runs ldm-damage-tool; returns its stdout. The last arguments are the images."""
+    """Runs ldm-testtool CMD ARGS...; returns its stdout. The last arguments are the images."""
     r = subprocess.run([DAMAGE_TOOL, cmd] + [str(a) for a in args], capture_output=True, text=True)
     if r.returncode != 0:
-        raise AssertionError("ldm-damage-tool %s failed: %s" % (cmd, r.stderr))
+        raise AssertionError("ldm-testtool %s failed (%d): %s" % (cmd, r.returncode, r.stderr))
     return r.stdout
 
 
 def volume_sha256(volume, images):
-    return damage("sha256", volume, *images).strip()
+    """The sha256 (hex) of a volume as our reader sees it."""
+    return damage("sha256", volume, *images).split()[0]
 
 
 def ldmcheck_strict(images):

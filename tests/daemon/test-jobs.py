@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Jobs over D-Bus: Pack.Recover/Verify and org.ldmd1.Job (IVdsAsync, [MS-VDS] §3.4.1.5) on
-copies of the real Windows 2008 R2 pack and of mkldm packs, each broken with ldm-damage-tool
+copies of the real Windows 2008 R2 pack and of mkldm packs, each broken with ldm-testtool
 the way a crash or a missed write would. After every repair the bus says healthy, each volume
 has its reference sha256, and the independent judge (ldmcheck --data --strict) agrees. Also:
 missing disk, Busy, NotSupported, cancel and resume, SIGKILL and resume, several waiters,
@@ -194,7 +194,7 @@ def recover_raid5_column_stale(ctx):
 def recover_database_rolled_back(ctx):
     imgs, _ = ctx.copy_2008("rollback")
     # Disk6 misses a transaction (its copy is a generation behind) and writes to its plex.
-    damage("rollback", "mirrored-2.img", *imgs)
+    damage("touch", *[i for i in imgs if not i.endswith("mirrored-2.img")])
     damage("scribble", "Disk6-01", 4 * MIB, MIB, *imgs)
     d = ctx.start(imgs)
     try:
@@ -557,7 +557,7 @@ def auto_recover_when_disk_returns(ctx):
         os.rename(away, away + ".away")
         bus.call(MANAGER, IFACE_MANAGER, "Rescan")
         # The pack changes while the disk is away: its copy and plex fall behind.
-        damage("rollback", "none", *[i for i in imgs if i != away])
+        damage("touch", *[i for i in imgs if i != away])
         bus.call(MANAGER, IFACE_MANAGER, "Rescan")
         assert bus.prop(MANAGER, IFACE_MANAGER, "Jobs") == []
         sigs = []

@@ -168,6 +168,74 @@ int ldm_damage_stale_column(char *const *paths, size_t n, const char *volume, un
         return 0;
 }
 
+static LdmExtent *find_extent(const LdmPack *p, const char *name) {
+        for (size_t i = 0; i < p->n_extents; i++)
+                if (strcmp(p->extents[i].name, name) == 0)
+                        return &p->extents[i];
+        return NULL;
+}
+
+int ldm_damage_stale_extent(char *const *paths, size_t n, const char *extent) {
+        _cleanup_(opened_done) Opened o = {};
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        LdmExtent *e;
+        LdmRecord *r;
+        int k;
+
+        k = opened_init(&o, paths, n);
+        if (k < 0)
+                return k;
+        e = find_extent(o.pack, extent);
+        if (!e)
+                return -ENOENT;
+        k = ldm_txn_begin(o.pack->db, &t);
+        if (k < 0)
+                return k;
+        r = ldm_txn_edit(t, e->id);
+        if (!r)
+                return -ENOENT;
+        r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
+        return commit(&o, t);
+}
+
+int ldm_damage_scribble(char *const *paths, size_t n, const char *extent, uint64_t offset,
+                        uint64_t len) {
+        _cleanup_(opened_done) Opened o = {};
+        _cleanup_free_ uint8_t *buf = NULL;
+        LdmExtent *e;
+        LdmIo *io;
+        uint64_t end;
+        int k;
+
+        k = opened_init(&o, paths, n);
+        if (k < 0)
+                return k;
+        e = find_extent(o.pack, extent);
+        if (!e)
+                return -ENOENT;
+        if (add_u64_overflow(offset, len, &end) || end > e->size * 512)
+                return -ERANGE;
+        if (!e->disk->device || !(io = io_of(&o, e->disk->device)))
+                return -ENODEV;
+        buf = malloc(CHUNK);
+        if (!buf)
+                return -ENOMEM;
+        for (uint64_t done = 0; done < len;) {
+                size_t l = (size_t) MIN((uint64_t) CHUNK, len - done);
+
+                /* The same bytes for the same position inside the extent, every time. */
+                for (size_t i = 0; i < l; i++) {
+                        uint64_t at = done + i;
+                        buf[i] = (uint8_t) (0xA5 ^ at ^ (at >> 9));
+                }
+                k = ldm_io_pwrite(io, buf, l, ldm_extent_disk_offset(e) + offset + done);
+                if (k < 0)
+                        return k;
+                done += l;
+        }
+        return ldm_io_flush(io);
+}
+
 struct LdmDamageSnapshot {
         char *path;
         uint64_t priv_start;

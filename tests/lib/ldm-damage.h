@@ -28,6 +28,17 @@ int ldm_damage_stale_plex(char *const *paths, size_t n, const char *volume, unsi
 int ldm_damage_stale_column(char *const *paths, size_t n, const char *volume, unsigned column,
                             bool garbage);
 
+/* Marks one extent (its Partition record, e.g. "Disk6-01") for regeneration: partition flag
+ * 0x08 in one transaction on every present disk; its data is left alone (see
+ * ldm_damage_scribble()). The plex or column it belongs to becomes stale. */
+int ldm_damage_stale_extent(char *const *paths, size_t n, const char *extent);
+
+/* Overwrites len bytes at byte offset `offset` inside extent `extent` with a fixed pattern,
+ * as a write the extent missed would leave it. -ERANGE past the extent's end, -ENODEV when
+ * its disk is missing, -ENOENT: no such extent. */
+int ldm_damage_scribble(char *const *paths, size_t n, const char *extent, uint64_t offset,
+                        uint64_t len);
+
 /* The private region, LBA 6 and sector 0 of one disk, as they are now. Restoring it later
  * (after the pack has committed newer transactions) rolls that disk's database copy back to
  * an older committed version: a disk that "missed changes" (§10.2 rule 4). */
@@ -37,7 +48,8 @@ int ldm_damage_restore(const LdmDamageSnapshot *s);
 LdmDamageSnapshot *ldm_damage_snapshot_free(LdmDamageSnapshot *s);
 
 /* A committed transaction that changes nothing visible (it rewrites the Disk Group record
- * with a new commit ID): moves the pack's committed ID forward by 2. */
+ * with a new commit ID): moves the pack's committed ID forward by 2. Only the disks given
+ * are written: a disk of the pack left out of paths falls behind (it "missed changes"). */
 int ldm_damage_touch(char *const *paths, size_t n);
 
 typedef enum LdmDamageTarget {

@@ -11,6 +11,11 @@
  *   ldm-testtool corrupt WHAT DISK                 privhead-lba6|privhead-1856|privhead-2047|
  *                                                  toc-primary|toc-secondary|vmdb
  *   ldm-testtool rollback DISK DISK...             DISK's database copy falls behind the pack
+ *   ldm-testtool touch DISK...                     a harmless transaction on the disks given;
+ *                                                  a disk of the pack left out falls behind
+ *   ldm-testtool stale EXTENT DISK...              partition recover flag on one extent
+ *   ldm-testtool scribble EXTENT OFF LEN DISK...   overwrite LEN bytes at OFF inside EXTENT
+ *   ldm-testtool list DISK...                      the pack's volumes and extents
  *   ldm-testtool in-flight STEP DISK...            a transaction stopped after step 1…5
  *   ldm-testtool stale-parity VOLUME ROWS DISK...  mark a RAID-5's parity stale, overwrite the
  *                                                  parity chunk of its first ROWS stripe rows
@@ -278,8 +283,33 @@ out:
         return r;
 }
 
+/* One line per pack, volume ("volume NAME TYPE BYTES") and extent ("extent NAME PLEX
+ * DEVICE BYTES", DEVICE "(missing)" for a disk that is not there). */
+static int list(char **disks, size_t n) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        int r;
+
+        r = ldm_scan_paths(disks, n, &scan);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < scan->n_packs; k++) {
+                const LdmPack *p = scan->packs[k];
+
+                printf("pack %s %s\n", p->name, GUID_TO_STRING(&p->guid));
+                for (size_t i = 0; i < p->n_volumes; i++)
+                        printf("volume %s %s %" G_GUINT64_FORMAT "\n", p->volumes[i].name,
+                               ldm_volume_type_to_string(p->volumes[i].type), p->volumes[i].size * 512);
+                for (size_t i = 0; i < p->n_extents; i++) {
+                        const LdmExtent *e = &p->extents[i];
+                        printf("extent %s %s %s %" G_GUINT64_FORMAT "\n", e->name, e->plex ? e->plex->name : "-",
+                               e->disk && e->disk->device ? e->disk->device->path : "(missing)", e->size * 512);
+                }
+        }
+        return 0;
+}
+
 static int usage(void) {
-        fprintf(stderr, "usage: ldm-testtool fill|sha256|stale-plex|stale-column|corrupt|rollback|in-flight|stale-parity|mixed-pack … (see the source)\n");
+        fprintf(stderr, "usage: ldm-testtool fill|sha256|stale-plex|stale-column|corrupt|rollback|touch|in-flight|stale-parity|stale|scribble|list|mixed-pack … (see the source)\n");
         return 2;
 }
 
@@ -307,6 +337,15 @@ int main(int argc, char *argv[]) {
         } else if (strcmp(verb, "rollback") == 0 && argc >= 4)
                 /* the disk to roll back is named first, then the whole pack (it included) */
                 r = rollback(argv + 2, (size_t) argc - 2);
+        else if (strcmp(verb, "touch") == 0)
+                r = ldm_damage_touch(argv + 2, (size_t) argc - 2);
+        else if (strcmp(verb, "stale") == 0 && argc >= 4)
+                r = ldm_damage_stale_extent(argv + 3, (size_t) argc - 3, argv[2]);
+        else if (strcmp(verb, "scribble") == 0 && argc >= 6)
+                r = ldm_damage_scribble(argv + 5, (size_t) argc - 5, argv[2], g_ascii_strtoull(argv[3], NULL, 0),
+                                        g_ascii_strtoull(argv[4], NULL, 0));
+        else if (strcmp(verb, "list") == 0)
+                r = list(argv + 2, (size_t) argc - 2);
         else if (strcmp(verb, "in-flight") == 0 && argc >= 4)
                 r = ldm_damage_in_flight(argv + 3, (size_t) argc - 3, (LdmTxnStep) atoi(argv[2]));
         else if (strcmp(verb, "stale-parity") == 0 && argc >= 5)
