@@ -53,7 +53,7 @@ static void run(char **paths, RepairResult *res) {
 
 static void test_held_device(void) {
         g_autofree char *dir = NULL;
-        char *paths[N];
+        char *paths[N + 1];          /* NULL-terminated for g_strjoinv() */
         char *before[N];
         RepairResult res;
         int holder;
@@ -67,6 +67,7 @@ static void test_held_device(void) {
                 paths[i] = g_build_filename(dir, images[i], NULL);
                 test_copy_file(src, paths[i]);
         }
+        paths[N] = NULL;
         /* The mirror disks become block devices. */
         for (size_t k = 0; k < 2; k++) {
                 char *out = NULL;
