@@ -30,16 +30,17 @@ tap = Tap()
 
 SEED = int(os.environ.get("LDMD_SOAK_SEED") or 20240611)
 LONG_KILLS = int(os.environ.get("LDMD_SOAK_KILLS") or 0)
-CHECKPOINT = 16 * MIB  # REPAIR_CHECKPOINT_INTERVAL_DEFAULT: the daemon's resume granularity
 
 if LONG_KILLS > 0:
-    KILLS, PER_EPISODE = LONG_KILLS, 6
+    KILLS, PER_EPISODE = LONG_KILLS, 8
     DISK, MIRROR, RAID5, CONF = "800M", 512 * MIB, 512 * MIB, ""
 else:
     KILLS, PER_EPISODE = 6, 3
     DISK, MIRROR, RAID5, CONF = "200M", 64 * MIB, 192 * MIB, "RepairRateLimitMiB=48\n"
 # What one Recover of the broken pack moves: the whole stale plex and the whole stale column.
 TOTAL = MIRROR + RAID5 // 2
+# The last kill of an episode: once the mirror plex is done and the column begun.
+LAST_KILL_MIN = (MIRROR + 8 * MIB) / TOTAL
 
 
 class Ctx:
@@ -55,21 +56,34 @@ class Ctx:
             subprocess.run(["rm", "-rf", self.dir])
 
 
+def checkpoints(state):
+    """{file: bytes done} of the checkpoints in the state directory (for failure messages)."""
+    out = {}
+    for f in sorted(os.listdir(state)):
+        with open(os.path.join(state, f), "rb") as fh:
+            b = fh.read()
+        out[f] = int.from_bytes(b[56:64], "little") if len(b) >= 64 else "%d bytes" % len(b)
+    return out
+
+
 def job_state(bus, job):
     p = bus.props(job, IFACE_JOB)
     return p["State"], p["BytesDone"], p["BytesTotal"]
 
 
-def kill_during(daemon, bus, rng):
+def kill_during(daemon, bus, rng, last):
     """Starts Recover and SIGKILLs ldmd at a moment drawn from rng: a fifth of the time a short
     delay after the call (refresh, database sync, the first chunks), else once BytesDone
-    passes a random fraction of the data. Returns the last BytesDone seen before the kill,
-    or None when the job ended first (no kill)."""
+    passes a random fraction of the data. The last kill of an episode always comes after the
+    mirror plex (the first target) is done, so that a checkpoint surely exists (the engine
+    checkpoints at the end of each target and every 2 s or 256 MiB in between) and the
+    resume is visible. Returns the
+    last BytesDone seen before the kill, or None when the job ended first (no kill)."""
     pack = pack_of(bus, "Soak-Dg0")
     (job,) = bus.call(pack, IFACE_PACK, "Recover")
-    early = rng.random() < 0.2
+    early = rng.random() < 0.2 and not last
     delay = rng.uniform(0.0, 0.4)
-    frac = rng.uniform(0.05, 0.95)
+    frac = rng.uniform(LAST_KILL_MIN if last else 0.05, 0.95)
     t0 = time.monotonic()
     done = 0
     while True:
@@ -79,7 +93,7 @@ def kill_during(daemon, bus, rng):
             diag("ldmd: %s" % daemon.d.proc.poll())
             raise
         if state == "done":
-            return None
+            return None, job
         if early and time.monotonic() - t0 >= delay:
             break
         if not early and total and done >= frac * total:
@@ -87,7 +101,7 @@ def kill_during(daemon, bus, rng):
         assert time.monotonic() - t0 < 300, "the job does not progress: %s" % ((state, done, total),)
         time.sleep(0.01)
     daemon.kill()
-    return done
+    return done, None
 
 
 def kill_at(daemon, bus, min_done):
@@ -143,36 +157,41 @@ def sigkill_soak(ctx):
 
 def soak(ctx, rng, imgs, gold, daemon, t_start):
     bus = ctx.bus
-    kills = episodes = 0
+    kills = episodes = resumes = 0
     resumed_sum = repaired_sum = 0
     while kills < KILLS:
         episodes += 1
         break_pack(imgs)
         want = min(rng.randint(1, PER_EPISODE), KILLS - kills)
         last_seen = 0
-        for _ in range(want):
+        job = None
+        ckpt = {}
+        for k in range(want):
             daemon.start()
-            seen = kill_during(daemon, bus, rng)
+            seen, job = kill_during(daemon, bus, rng, k == want - 1)
             if seen is None:
-                break
+                break  # the job outran the kill: it is the episode's last Recover
+            job = None
             kills += 1
             last_seen = seen
             assert os.path.isdir(daemon.state), "no state directory"
-        # The same state directory: Recover resumes and finishes.
-        daemon.start()
-        pack = pack_of(bus, "Soak-Dg0")
+            ckpt = checkpoints(daemon.state)
         t = time.monotonic()
-        (job,) = bus.call(pack, IFACE_PACK, "Recover")
+        if job is None:
+            # The same state directory: Recover resumes and finishes.
+            daemon.start()
+            (job,) = bus.call(pack_of(bus, "Soak-Dg0"), IFACE_PACK, "Recover")
+        pack = pack_of(bus, "Soak-Dg0")
         hr, out = bus.call(job, IFACE_JOB, "Wait", timeout=600 * 1000)
         took = time.monotonic() - t
         assert hr == S_OK, "episode %d: 0x%08x %s\n%s" % (episodes, hr, out, daemon.d.output()[-3000:])
         assert out["type"] == VDS_ASYNCOUT_RECOVERPACK and out["database_committed"], out
         assert out["bytes_repaired"] + out["bytes_resumed"] == TOTAL, (TOTAL, out)
-        if last_seen >= 2 * CHECKPOINT:
-            # Flushed and checkpointed work is not done again.
-            assert out["bytes_resumed"] > 0, (last_seen, out)
-            assert out["bytes_repaired"] < TOTAL, (last_seen, out)
-            assert out["bytes_resumed"] >= last_seen - 2 * CHECKPOINT, (last_seen, out)
+        if last_seen >= MIRROR + 8 * MIB:
+            # Flushed and checkpointed work is not done again: at least the whole plex.
+            assert out["bytes_resumed"] >= MIRROR, (last_seen, out, ckpt)
+            assert out["bytes_repaired"] <= TOTAL - MIRROR, (last_seen, out, ckpt)
+            resumes += 1
         resumed_sum += out["bytes_resumed"]
         repaired_sum += out["bytes_repaired"]
         diag("episode %d: %d kill(s) so far, last at BytesDone %d MiB; resumed %d MiB, repaired %d MiB, %.1f s" % (
@@ -196,6 +215,7 @@ def soak(ctx, rng, imgs, gold, daemon, t_start):
                                                   resumed_sum // MIB, repaired_sum // MIB, TOTAL // MIB,
                                                   fresh_s))
     assert kills >= KILLS
+    assert resumes > 0, "no episode ended late enough to show a resume"
 
 
 def main():
