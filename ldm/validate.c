@@ -264,6 +264,11 @@ static const LdmPack *pack_of(const LdmScan *s, const LdmDevice *d) {
 int ldm_validate_strict(const LdmScan *s, LdmDiagList *out) {
         int n = 0;
 
+        /* The slot rules read the raw config region, which a light probe does not keep. */
+        for (size_t i = 0; i < s->n_devices; i++)
+                if (s->devices[i]->db && !s->devices[i]->db->config)
+                        return -ENODATA;
+
         for (size_t i = 0; i < s->n_devices; i++) {
                 Ctx c = { .out = out, .d = s->devices[i] };
                 const LdmPack *pack = pack_of(s, c.d);

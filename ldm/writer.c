@@ -129,6 +129,10 @@ int ldm_writer_write_new(const LdmNewPack *pack, LdmIo *const *ios, size_t n, Ld
 static int database_dup(const LdmDatabase *db, LdmDatabase **ret) {
         _cleanup_(ldm_database_freep) LdmDatabase *c = NULL;
 
+        /* A light probe dropped the raw regions: nothing byte-exact to write back from. */
+        if (!db->config || !db->log)
+                return -ENODATA;
+
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
