@@ -147,11 +147,13 @@ def pack_of(bus, name):
 
 
 def rss_kib(pid):
+    """Resident anonymous memory (heap, stacks): what a leak grows. File-backed pages (the
+    binary, libraries) come and go with the host's page cache and are left out."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith("RssAnon:"):
                 return int(line.split()[1])
-    raise AssertionError("no VmRSS for pid %d" % pid)
+    raise AssertionError("no RssAnon for pid %d" % pid)
 
 
 def timed(fn):

@@ -320,7 +320,7 @@ def run_abuse(ctx, daemon, imgs, gold):
         assert_whole(bus, objs["pack"], imgs, gold)
         rss.append(rss_kib(pid))
         diag("cycle %d done: RSS %d KiB" % (cycle, rss[-1]))
-    diag("RSS at start %d KiB, after cycle 1 %d KiB, after cycle %d %d KiB (%+d KiB)%s; %d calls in all, %.0f s" % (
+    diag("RssAnon at start %d KiB, after cycle 1 %d KiB, after cycle %d %d KiB (%+d KiB)%s; %d calls in all, %.0f s" % (
         rss[0], rss[1], cycles, rss[-1], rss[-1] - rss[1], " (ASan: not judged)" if asan else "",
         counts["calls"], time.monotonic() - t0))
     diag("property reads under load: %d, median %.1f ms, max %.1f ms; after: %d, median %.1f ms, max %.1f ms" % (
