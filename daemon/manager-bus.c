@@ -39,6 +39,20 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return 1; /* answered by manager_answer_rescan_waiters() */
 }
 
+/* How much of a caller's string an error message repeats: a 10 MB argument must not make a
+ * 10 MB error. Never cuts inside a UTF-8 sequence (D-Bus strings must stay valid UTF-8). */
+#define QUOTE_MAX 64
+static int quoted_len(const char *s) {
+        size_t n = strlen(s);
+
+        if (n <= QUOTE_MAX)
+                return (int) n;
+        n = QUOTE_MAX;
+        while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
+                n--;
+        return (int) n;
+}
+
 static int method_get_pack_by_name(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         PackObj *found[AMBIGUOUS_MAX];
@@ -51,7 +65,8 @@ static int method_get_pack_by_name(sd_bus_message *msg, void *userdata, sd_bus_e
                 return r;
         n = model_find_packs_by_name(m->model, name, found, ELEMENTSOF(found));
         if (n == 0)
-                return sd_bus_error_setf(error, LDMD_ERROR_NOT_FOUND, "No pack is named \"%s\".", name);
+                return sd_bus_error_setf(error, LDMD_ERROR_NOT_FOUND, "No pack is named \"%.*s\"%s.",
+                                         quoted_len(name), name, strlen(name) > QUOTE_MAX ? "…" : "");
         if (n > 1) {
                 char ids[AMBIGUOUS_MAX * (GUID_STRING_MAX + 2) + 8] = "";
                 for (size_t i = 0; i < MIN(n, ELEMENTSOF(found)); i++) {
@@ -80,7 +95,8 @@ static int method_get_pack_by_id(sd_bus_message *msg, void *userdata, sd_bus_err
                 return r;
         if (strlen(id) != GUID_STRING_MAX - 1 || guid_from_string(id, &g) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "\"%s\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).", id);
+                                         "\"%.*s\"%s is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).",
+                                         quoted_len(id), id, strlen(id) > QUOTE_MAX ? "…" : "");
         p = model_find_pack_by_id(m->model, id);
         if (!p)
                 return sd_bus_error_setf(error, LDMD_ERROR_NOT_FOUND, "No pack has the GUID %s.", id);
