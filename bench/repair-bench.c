@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* repair-bench: the data phase of Recover, timed. Runs repair_run() (the same engine and the
- * same defaults as ldmd's worker: 1 MiB chunks, a flush + checkpoint every 16 MiB, checkpoints
+ * same defaults as ldmd's worker: 4 MiB chunks, a flush + checkpoint every 2 s or 256 MiB, checkpoints
  * in a state directory) on a pack whose mirror plexes / RAID-5 columns are marked stale, and
  * reports every data target's bytes, seconds and rate, from the progress callback: a target
  * starts at its first progress call and ends when the next one starts or the commit step

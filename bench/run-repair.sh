@@ -6,8 +6,8 @@
 # columns of MIB MiB each (disks 1, 2, 3), both filled with data through the volume writer
 # (parity consistent). Each round marks mirror plex 1 (disk 2) and RAID-5 column 2 (disk 3)
 # stale and overwrites them (tests' ldm-testtool), then times
-#   ours: build/bench/repair-bench, i.e. repair_run(Recover) with ldmd's defaults (1 MiB
-#         chunks, reader thread + writer, O_DIRECT, flush + checkpoint every 16 MiB), per
+#   ours: build/bench/repair-bench, i.e. repair_run(Recover) with ldmd's defaults (4 MiB
+#         chunks, reader thread + writer, O_DIRECT, flush + checkpoint every 2 s or 256 MiB), per
 #         target from its first to its last progress call (final flush included);
 #   dd:   `dd iflag=direct oflag=direct bs=4M` between the same devices, same byte ranges
 #         (mirror: plex 0's extent → plex 1's; RAID-5: column 0's extent → column 2's: the
