@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc-stat.h"
+
 #define BUS_NAME "org.ldmd1"
 #define START_TIMEOUT_S 300.0
 #define JOB_TIMEOUT_S 3600.0
@@ -83,44 +85,6 @@ static void sleep_us(long us) {
         struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
 
         nanosleep(&ts, NULL);
-}
-
-static long proc_status(pid_t pid, const char *key) {
-        char path[64], line[256];
-        size_t kl = strlen(key);
-        long v = -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        f = fopen(path, "re");
-        if (!f)
-                return -1;
-        while (fgets(line, sizeof(line), f))
-                if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-                        v = strtol(line + kl + 1, NULL, 10);
-                        break;
-                }
-        fclose(f);
-        return v;
-}
-
-static long proc_cpu_ticks(pid_t pid) {
-        char path[64], buf[1024];
-        unsigned long ut, st;
-        char *p;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        f = fopen(path, "re");
-        if (!f)
-                return -1;
-        p = fgets(buf, sizeof(buf), f);
-        fclose(f);
-        if (!p || !(p = strrchr(buf, ')')))
-                return -1;
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-                return -1;
-        return (long) (ut + st);
 }
 
 /* No CPU time used for a whole second (at most 30 s of waiting). */
