@@ -393,7 +393,9 @@ def sigkill_then_resume(ctx):
     state = d.state_dir
     bus = ctx.bus
     pack, job = start_big_recover(ctx, d, imgs)
-    wait_until(lambda: [f for f in os.listdir(state) if f.endswith(".ckpt")], 60, "a checkpoint")
+    # The worker creates the state directory when the job starts: until then, no checkpoint.
+    wait_until(lambda: os.path.isdir(state) and [f for f in os.listdir(state) if f.endswith(".ckpt")],
+               60, "a checkpoint")
     d.proc.kill()
     d.proc.wait()
     d.log.close()
