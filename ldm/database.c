@@ -56,18 +56,19 @@ static uint64_t slot_offset(const LdmDatabase *db, uint64_t config_offset, uint3
         return config_offset + (uint64_t) slot * db->vmdb.vblk_size;
 }
 
-/* Reads every slot header; used slots go to refs[]. */
-static int collect_slots(LdmDatabase *db, const char *disk, uint64_t config_offset,
+/* Reads the slot headers below limit (every slot, except in a head parse); used slots go to
+ * refs[]. */
+static int collect_slots(LdmDatabase *db, uint32_t limit, const char *disk, uint64_t config_offset,
                          SlotRef **ret, size_t *ret_n, LdmDiag *err) {
         uint32_t first = db->vmdb.header_size / db->vmdb.vblk_size;
         _cleanup_free_ SlotRef *refs = NULL;
         size_t n = 0;
 
         /* Only refs[0…n) are ever read: no need to zero the rest. */
-        refs = malloc(sizeof(*refs) * MAX(db->vmdb.n_slots, 1u));
+        refs = malloc(sizeof(*refs) * MAX(limit, 1u));
         if (!refs)
                 return -ENOMEM;
-        for (uint32_t k = first; k < db->vmdb.n_slots; k++) {
+        for (uint32_t k = first; k < limit; k++) {
                 const uint8_t *s = db->config + (size_t) k * db->vmdb.vblk_size;
                 SlotRef ref = {
                         .group = unaligned_read_be32(s + 8),
@@ -135,12 +136,13 @@ static int assemble_record(LdmDatabase *db, const SlotRef *refs, size_t n_refs, 
         return 0;
 }
 
-static int assemble_records(LdmDatabase *db, const char *disk, uint64_t config_offset, LdmDiag *err) {
+static int assemble_records(LdmDatabase *db, uint32_t limit, const char *disk, uint64_t config_offset,
+                            LdmDiag *err) {
         _cleanup_free_ SlotRef *refs = NULL;
         size_t n_refs = 0;
         int r;
 
-        r = collect_slots(db, disk, config_offset, &refs, &n_refs, err);
+        r = collect_slots(db, limit, disk, config_offset, &refs, &n_refs, err);
         if (r < 0)
                 return r;
         db->records = calloc(MAX(n_refs, (size_t) 1), sizeof(LdmRecord));
@@ -284,16 +286,67 @@ int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, s
         db->config_size = config_size;
         db->log_size = log_size;
 
-        r = assemble_records(db, disk, config_offset, err);
+        r = assemble_records(db, db->vmdb.n_slots, disk, config_offset, err);
         if (r < 0)
                 return r;
         r = check_ids_and_counts(db, disk, config_offset, err);
         if (r < 0)
                 return r;
         parse_log(db, disk, log_offset);
+        db->config_hashed = db->config_size;
         db->config_hash = hash64(db->config, db->config_size);
         if (flags & LDM_DATABASE_NO_RAW)
                 ldm_database_drop_raw(db);
+
+        *ret = TAKE_PTR(db);
+        return 0;
+}
+
+static bool has_disk_group(const LdmDatabase *db) {
+        for (size_t i = 0; i < db->n_records; i++)
+                if (db->records[i].type == LDM_RECORD_DISK_GROUP)
+                        return true;
+        return false;
+}
+
+int ldm_database_parse_head(uint8_t *config, size_t have, size_t config_size, uint8_t *log,
+                            size_t log_size, const char *disk, uint64_t config_offset,
+                            uint64_t log_offset, LdmDatabase **ret) {
+        _cleanup_free_ uint8_t *config_owned = config, *log_owned = log;
+        _cleanup_(ldm_database_freep) LdmDatabase *db = NULL;
+        LdmDiag ignored;
+        uint32_t limit;
+        int r;
+
+        /* Every way this can fail is "read the whole region": the full parse then finds and
+         * names whatever is wrong, with the same words as for any other reader. */
+        if (have < 512 || have > config_size)
+                return -EAGAIN;
+        db = calloc(1, sizeof(*db));
+        if (!db)
+                return -ENOMEM;
+        if (ldm_vmdb_parse(config, disk, config_offset, &db->vmdb, &ignored) < 0 ||
+            db->vmdb.vblk_size == 0 || ldm_database_in_flight(db))
+                return -EAGAIN;
+        limit = (uint32_t) MIN((uint64_t) db->vmdb.n_slots, have / db->vmdb.vblk_size);
+        db->config = TAKE_PTR(config_owned);
+        db->config_size = config_size;
+        r = assemble_records(db, limit, disk, config_offset, &ignored);
+        if (r == -ENOMEM)
+                return r;
+        /* Complete: the counts the VMDB commits to are all here, and so is the group's own
+         * record; a fragment whose siblings lie further on failed assembly above. */
+        if (r < 0 || check_ids_and_counts(db, disk, config_offset, &ignored) < 0 || !has_disk_group(db))
+                return -EAGAIN;
+
+        if (!log_owned && !(log_owned = calloc(1, 1)))
+                return -ENOMEM;
+        db->log = TAKE_PTR(log_owned);
+        db->log_size = log_size;
+        parse_log(db, disk, log_offset);
+        db->config_hashed = have;
+        db->config_hash = hash64(db->config, have);
+        ldm_database_drop_raw(db);
 
         *ret = TAKE_PTR(db);
         return 0;
@@ -453,6 +506,7 @@ int ldm_database_serialize(LdmDatabase *db) {
         for (size_t i = 0; i < 2; i++)
                 if (db->klog_state[i] == 0 && db->log_size >= (i + 1) * 512)
                         ldm_klog_encode(&db->klog[i], db->log + i * 512);
+        db->config_hashed = db->config_size;
         db->config_hash = hash64(db->config, db->config_size);
         return 0;
 }

@@ -106,6 +106,16 @@ static bool privheads_agree(const LdmPrivhead *a, const LdmPrivhead *b) {
                a->config_size == b->config_size && a->log_size == b->log_size;
 }
 
+/* Names to the I/O layer what the rest of a probe reads near the private region's ends, so
+ * that it reaches the disk in one round trip rather than one after the other: the TOCBLOCKs
+ * and the head of the config region after them (where Windows and mkldm put it), and the
+ * PRIVHEAD and TOCBLOCK copies at the end. Hints only: other layouts are read all the same. */
+static void prefetch_private_region(LdmIo *io, const LdmDevice *d, uint64_t priv) {
+        ldm_io_prefetch(io, priv_offset(d, priv, 0), 32 * (uint64_t) d->sector_size + LDM_DEVICE_CONFIG_HEAD);
+        ldm_io_prefetch(io, priv_offset(d, priv, LDM_PRIVHEAD_REL_B), d->sector_size);
+        ldm_io_prefetch(io, priv_offset(d, priv, toc_rel[2]), (LDM_PRIV_SIZE - toc_rel[2]) * (uint64_t) d->sector_size);
+}
+
 static int probe_privheads(LdmIo *io, LdmDevice *d) {
         static const LdmPrivheadCopy order[] = {
                 LDM_PRIVHEAD_COPY_2047, LDM_PRIVHEAD_COPY_1856, LDM_PRIVHEAD_COPY_LBA6,
@@ -116,6 +126,7 @@ static int probe_privheads(LdmIo *io, LdmDevice *d) {
         for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
                 d->privhead_state[i] = -ENOENT;
         priv = locate_private_region(io, d);
+        prefetch_private_region(io, d, priv);
         r = read_privhead(io, d, LDM_PRIVHEAD_COPY_2047, priv_offset(d, priv, LDM_PRIVHEAD_REL_A), priv);
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r;
@@ -253,6 +264,30 @@ static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint64_t
         return 0;
 }
 
+/* A light probe first reads only the head of the config region (see
+ * ldm_database_parse_head()); 0 when that was the whole database, -EAGAIN to read it all. */
+static int probe_database_head(LdmIo *io, LdmDevice *d, uint64_t *ret_config_off) {
+        _cleanup_free_ uint8_t *config = NULL, *log = NULL;
+        size_t config_size, log_size;
+        uint64_t log_off;
+        int r;
+
+        /* The KLOG pages come in while the config head is read. */
+        ldm_io_prefetch(io, ldm_device_rel_offset(d, d->toc.regions[1].start), LDM_DATABASE_LOG_PARSED);
+        r = read_region(io, d, &d->toc.regions[0], LDM_DEVICE_CONFIG_HEAD, &config, &config_size,
+                        ret_config_off);
+        if (r < 0)
+                return r;
+        if (config_size <= LDM_DEVICE_CONFIG_HEAD)
+                return -EAGAIN; /* a region this small is simply parsed whole */
+        r = read_region(io, d, &d->toc.regions[1], LDM_DATABASE_LOG_PARSED, &log, &log_size, &log_off);
+        if (r < 0)
+                return r;
+        return ldm_database_parse_head(TAKE_PTR(config), LDM_DEVICE_CONFIG_HEAD, config_size,
+                                       TAKE_PTR(log), log_size, d->path, *ret_config_off,
+                                       log_off, &d->db);
+}
+
 static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         _cleanup_free_ uint8_t *config = NULL, *log = NULL;
         size_t config_size, log_size;
@@ -260,20 +295,25 @@ static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         LdmDiag err;
         int r;
 
-        r = read_region(io, d, &d->toc.regions[0], UINT64_MAX, &config, &config_size, &config_off);
-        if (r < 0)
-                return r;
-        /* Parsing reads only the KLOG pages; the rest of the log is kept for the writer. */
-        r = read_region(io, d, &d->toc.regions[1],
-                        flags & LDM_PROBE_NO_RAW ? LDM_DATABASE_LOG_PARSED : UINT64_MAX,
-                        &log, &log_size, &log_off);
-        if (r < 0)
-                return r;
-        /* The database takes the buffers as they are: no second copy of ~850 KiB. */
-        r = ldm_database_parse_take(TAKE_PTR(config), config_size, TAKE_PTR(log), log_size,
-                                    d->path, config_off, log_off,
-                                    flags & LDM_PROBE_NO_RAW ? LDM_DATABASE_NO_RAW : 0,
-                                    &d->db, &err);
+        r = -EAGAIN;
+        if (flags & LDM_PROBE_NO_RAW)
+                r = probe_database_head(io, d, &config_off);
+        if (r == -EAGAIN) {
+                r = read_region(io, d, &d->toc.regions[0], UINT64_MAX, &config, &config_size, &config_off);
+                if (r < 0)
+                        return r;
+                /* Parsing reads only the KLOG pages; the rest of the log is kept for the writer. */
+                r = read_region(io, d, &d->toc.regions[1],
+                                flags & LDM_PROBE_NO_RAW ? LDM_DATABASE_LOG_PARSED : UINT64_MAX,
+                                &log, &log_size, &log_off);
+                if (r < 0)
+                        return r;
+                /* The database takes the buffers as they are: no second copy of ~850 KiB. */
+                r = ldm_database_parse_take(TAKE_PTR(config), config_size, TAKE_PTR(log), log_size,
+                                            d->path, config_off, log_off,
+                                            flags & LDM_PROBE_NO_RAW ? LDM_DATABASE_NO_RAW : 0,
+                                            &d->db, &err);
+        }
         if (r == -EBADMSG)
                 add_diag(d, &err);
         if (r < 0)
@@ -317,6 +357,12 @@ int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret) {
         d->devnum = ldm_io_devnum(io);
         d->db_state = -ENODATA;
 
+        /* The MBR, the GPT header and entry array, the MBR disks' PRIVHEAD at LBA 6: one
+         * round trip to the disk for what the label and the private region's place need.
+         * The probe names each place it reads this way; readahead would only add ~128 KiB
+         * of nothing around each of them. */
+        ldm_io_no_readahead(io);
+        ldm_io_prefetch(io, 0, 34 * (uint64_t) d->sector_size);
         r = ldm_label_read(io, &d->label, &err);
         if (r <= 0)
                 return r;

@@ -61,11 +61,18 @@ typedef struct LdmDevice {
 
 typedef enum LdmProbeFlags {
         /* The database keeps no raw config/log region (LDM_DATABASE_NO_RAW): for readers that
-         * never write, such as the daemon. The config region is read, parsed, hashed and
-         * freed at once; of the log region only the KLOG pages parsing needs are read
-         * (LDM_DATABASE_LOG_PARSED bytes), so a read error past them goes unnoticed. */
+         * never write, such as the daemon. Only the head of the config region is read
+         * (LDM_DEVICE_CONFIG_HEAD bytes) when it holds the whole database, else all of it
+         * (ldm_database_parse_head()); it is parsed, hashed and freed at once. Of the log
+         * region only the KLOG pages parsing needs are read (LDM_DATABASE_LOG_PARSED bytes).
+         * So a read error, or a difference between copies, in the unused slots after the
+         * head or in the rest of the log goes unnoticed: full probes see them. */
         LDM_PROBE_NO_RAW = 1 << 0,
 } LdmProbeFlags;
+
+/* 512 slots: the records of any pack made by Windows or mkldm that we have seen sit in the
+ * first hundred. */
+#define LDM_DEVICE_CONFIG_HEAD (64u * 1024u)
 
 /* Probes path. Returns 1 with *ret set for an LDM disk (even one whose database is damaged:
  * see db/db_state and diags), 0 for a disk that is not LDM, negative errno when it cannot be

@@ -173,6 +173,18 @@ int ldm_io_pread(LdmIo *io, void *buf, size_t len, uint64_t offset) {
         return 0;
 }
 
+void ldm_io_prefetch(LdmIo *io, uint64_t offset, uint64_t len) {
+        if (offset >= io->size)
+                return;
+        len = MIN(len, io->size - offset);
+        /* Only reads that follow go through the fault hook: a hint reads nothing for them. */
+        (void) posix_fadvise(io->fd, (off_t) offset, (off_t) len, POSIX_FADV_WILLNEED);
+}
+
+void ldm_io_no_readahead(LdmIo *io) {
+        (void) posix_fadvise(io->fd, 0, 0, POSIX_FADV_RANDOM);
+}
+
 int ldm_io_pwrite(LdmIo *io, const void *buf, size_t len, uint64_t offset) {
         const uint8_t *p = buf;
         int r;

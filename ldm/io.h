@@ -47,6 +47,13 @@ dev_t ldm_io_devnum(const LdmIo *io);                  /* 0 for image files */
  * leaves the device is -ENXIO (nothing is transferred); an end of file inside it is -EIO. */
 int ldm_io_pread(LdmIo *io, void *buf, size_t len, uint64_t offset);
 int ldm_io_pwrite(LdmIo *io, const void *buf, size_t len, uint64_t offset);
+/* A hint, never an error: starts reading [offset, offset+len) into the page cache without
+ * waiting for it (POSIX_FADV_WILLNEED), clipped to the device. A probe names every range it
+ * is about to read this way, so that they reach the disk together, not one after the other. */
+void ldm_io_prefetch(LdmIo *io, uint64_t offset, uint64_t len);
+/* A hint too: no readahead on this handle (POSIX_FADV_RANDOM), for a reader that names what
+ * it needs with ldm_io_prefetch(). Else every small read of a cold disk brings ~128 KiB. */
+void ldm_io_no_readahead(LdmIo *io);
 /* fdatasync(): what was written is on stable storage when this returns 0. */
 int ldm_io_flush(LdmIo *io);
 

@@ -41,11 +41,13 @@ static bool has_privhead(const LdmDevice *d) {
 
 /* Whether two copies hold the same config region. The hash computed once per copy settles
  * almost every pair; equal hashes are confirmed byte by byte where both copies still have
- * their raw region (a light scan has none, and then the 64-bit hash is taken as the answer). */
+ * their raw region (a light scan has none, and then the 64-bit hash is taken as the answer;
+ * it covers the head the light probe read, the same length in equal copies). */
 static bool same_config(const LdmDevice *a, const LdmDevice *b) {
         if (a == b)
                 return true;
-        if (a->db->config_size != b->db->config_size || a->db->config_hash != b->db->config_hash)
+        if (a->db->config_size != b->db->config_size || a->db->config_hashed != b->db->config_hashed ||
+            a->db->config_hash != b->db->config_hash)
                 return false;
         if (!a->db->config || !b->db->config)
                 return true;
