@@ -4,7 +4,8 @@
 # Packs alternate MBR and GPT; each holds a RAID-5 over all its disks, a mirror, a stripe, a
 # span and a simple volume, so the databases are of a realistic size.
 #
-#   bench_setup BUILD_DIR    sets BENCH_DIR (temp dir), BENCH_IMAGES and BENCH_LOOPS
+#   bench_setup BUILD_DIR    sets BENCH_DIR (temp dir), BENCH_IMAGES and BENCH_LOOPS; the
+#                            losetup of each takes BENCH_LOOP_ARGS too (e.g. --direct-io=on)
 #   bench_cleanup            detaches exactly the loop devices attached here, removes the dir
 #
 # The caller installs `trap bench_cleanup EXIT INT TERM` before bench_setup, so that a
@@ -61,7 +62,8 @@ bench_setup() {
                 p=$((p + 1))
         done
         for img in $BENCH_IMAGES; do
-                dev=$(losetup -f --show "$img")
+                # shellcheck disable=SC2086 # BENCH_LOOP_ARGS: extra losetup words
+                dev=$(losetup ${BENCH_LOOP_ARGS:-} -f --show "$img")
                 BENCH_LOOPS="$BENCH_LOOPS $dev"
         done
         # shellcheck disable=SC2034 # used by the scripts that source this file

@@ -29,11 +29,13 @@ ninja -C "$build" tests/ldm-testtool >>"$log" 2>&1 || echo "(no ldm-testtool: te
 
 # name:command; each prints RESULT lines on stdout.
 benches="volume:$here/run-volume.sh $build 1024
-scan:$here/run-scan.sh $build 7
+scan:$here/run-scan.sh $build 7 buffered
+scan-dio:$here/run-scan.sh $build 7 dio
 daemon-udev:$here/run-daemon.sh $build 5 udev
 daemon-images:$here/run-daemon.sh $build 5 images
 xor:$here/run-xor.sh $build 11
 repair:$here/run-repair.sh $build 1024 3
+repair-ram:$here/run-repair.sh $build 1024 5 /dev/shm
 querystatus:$here/querystatus-bench.sh $build 512 16 10"
 # Done for issue 6: xor (ldm/xor.h vs ISA-L xor_gen), repair (Recover's data phase in
 # process, mirror resync and RAID-5 column rebuild vs dd O_DIRECT bs=4M), querystatus

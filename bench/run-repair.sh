@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Recover's data phase against dd between the same devices. As root:
-#   bench/run-repair.sh BUILD_DIR [MIB] [ROUNDS]
+#   bench/run-repair.sh BUILD_DIR [MIB] [ROUNDS] [DIR]
 # One pack of three disks made by mkldm: a MIB-MiB mirror (disks 1, 2) and a RAID-5 of three
 # columns of MIB MiB each (disks 1, 2, 3), both filled with data through the volume writer
 # (parity consistent). Each round marks mirror plex 1 (disk 2) and RAID-5 column 2 (disk 3)
@@ -15,8 +15,12 @@
 # Rounds alternate which side goes first; medians are reported. The last round also runs a
 # Verify scrub after the Recover and fails unless mirror and parity are consistent.
 #
-# Devices: loop devices with `losetup --direct-io=on` over image files in /var/tmp (not
-# /tmp, which can be a tmpfs). Loop devices, not the image files themselves: ldmd works on
+# Devices: loop devices with `losetup --direct-io=on` over image files in DIR, by default
+# /var/tmp (not /tmp, which can be a tmpfs). All three then share one disk's bandwidth, which
+# a rebuild (reads two columns, writes one: 3 bytes moved per byte rebuilt) feels more than
+# dd (2 bytes): the last line says how many bytes per second each moved. DIR=/dev/shm puts
+# the images in RAM, where the three devices no longer share a disk (as three disks would
+# not) and the engine's own cost shows. Loop devices, not the image files themselves: ldmd works on
 # block devices (O_EXCL) and that is the path being measured; direct I/O on the loop device
 # sends O_DIRECT through to the backing file instead of caching every byte twice. The
 # images are sparse when made and fully written by the fill, so no read is of a hole.
@@ -26,9 +30,10 @@
 # to try other settings than the daemon's. Last lines: "RESULT metric ours baseline ratio
 # target" (MB/s; ratio = ours/dd) for bench/run-all.sh.
 set -eu
-build=${1:?usage: run-repair.sh BUILD_DIR [MIB] [ROUNDS]}
+build=${1:?usage: run-repair.sh BUILD_DIR [MIB] [ROUNDS] [DIR]}
 mib=${2:-1024}
 rounds=${3:-3}
+imgdir=${4:-/var/tmp}
 extra=${BENCH_REPAIR_ARGS:-}
 if [ "$(id -u)" -ne 0 ]; then
         echo "$0: needs root (loop devices)" >&2
@@ -54,7 +59,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-dir=$(mktemp -d /var/tmp/ldmd-repair-bench.XXXXXX)
+dir=$(mktemp -d "$imgdir/ldmd-repair-bench.XXXXXX")
 
 now() { date +%s.%N; }
 
@@ -152,5 +157,10 @@ dm=$(median <"$dir/dd-mirror")
 dc=$(median <"$dir/dd-column")
 echo "median of $rounds: mirror resync $(echo "$om $dm" | awk '{ printf "%.0f MB/s vs dd %.0f MB/s, ratio %.2f", $1 / 1e6, $2 / 1e6, $1 / $2 }');" \
      "RAID-5 column rebuild $(echo "$oc $dc" | awk '{ printf "%.0f MB/s vs dd %.0f MB/s, ratio %.2f", $1 / 1e6, $2 / 1e6, $1 / $2 }')"
-echo "$om $dm" | awk -v m="resync-mirror-${mib}MiB-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=1.0\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
-echo "$oc $dc" | awk -v m="rebuild-raid5-3col-${mib}MiB-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=0.9\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
+echo "bytes moved per second (read + written): mirror ours $(echo "$om" | awk '{ printf "%.0f", 2 * $1 / 1e6 }') MB/s," \
+     "dd $(echo "$dm" | awk '{ printf "%.0f", 2 * $1 / 1e6 }') MB/s; RAID-5 rebuild ours $(echo "$oc" | awk '{ printf "%.0f", 3 * $1 / 1e6 }') MB/s," \
+     "dd $(echo "$dc" | awk '{ printf "%.0f", 2 * $1 / 1e6 }') MB/s"
+sfx=""
+[ "$imgdir" = /var/tmp ] || sfx="-$(basename "$imgdir")"
+echo "$om $dm" | awk -v m="resync-mirror-${mib}MiB${sfx}-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=1.0\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
+echo "$oc $dc" | awk -v m="rebuild-raid5-3col-${mib}MiB${sfx}-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=0.9\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Metadata scan of 64 loop devices (8 packs × 8 disks, MBR and GPT): ours against
 # `ldmtool scan` on the same devices, in the same run. As root:
-#   bench/run-scan.sh BUILD_DIR [RUNS]
+#   bench/run-scan.sh BUILD_DIR [RUNS] [buffered|dio]
 # Both sides are timed as whole processes (fork to exit, stdout to /dev/null) by
 # build/bench/scan-bench --exec: ours is `scan-bench --runs 1 $SCAN_ARGS DEVICES` in a fresh
-# process, by default `--threads 4 --light`: the devices probed by 4 threads without keeping
+# process, by default `--threads 8 --light`: the devices probed by 8 threads without keeping
 # the raw regions, then one ldm_scan_build(), which is what ldmd does (daemon/probe.c);
 # SCAN_ARGS= (empty) measures plain ldm_scan_paths() instead (one thread, raw regions kept,
 # as the repair engine and the tools scan). The runs of the two alternate so drift hits both
@@ -24,13 +24,25 @@
 set -eu
 build=${1:?usage: run-scan.sh BUILD_DIR [RUNS]}
 runs=${2:-7}
+case "${3:-buffered}" in
+buffered) ;;
+dio) BENCH_LOOP_ARGS=--direct-io=on ;;
+*) echo "$0: the loop kind is buffered or dio" >&2; exit 2 ;;
+esac
 here=$(dirname "$0")
 # shellcheck source=bench/lib-loops.sh
 . "$here/lib-loops.sh"
 bench_require_root
 command -v ldmtool >/dev/null || { echo "$0: ldmtool not installed" >&2; exit 77; }
 sb="$build/bench/scan-bench"
-ours_args=${SCAN_ARGS---threads 4 --light}
+ours_args=${SCAN_ARGS---threads 8 --light}
+# dio (BENCH_LOOP_ARGS=--direct-io=on): the loop devices read their image files with O_DIRECT, so a
+# read of the device reads those bytes from the disk and nothing more, as a real disk does.
+# buffered (the default): each loop device reads its file through the page cache, whose
+# readahead turns every small read into ~128 KiB from the disk: both tools pay it, we pay it
+# on more of our bytes.
+loop_kind=buffered
+case "${BENCH_LOOP_ARGS:-}" in *direct-io=on*) loop_kind=dio ;; esac
 [ -x "$sb" ] || { echo "$0: $sb not built" >&2; exit 1; }
 
 holder=""
@@ -52,7 +64,7 @@ log="$BENCH_DIR/stderr.log"
 found=$("$sb" --runs 1 $ours_args $BENCH_LOOPS | awk '$1 == "found"')
 # shellcheck disable=SC2086
 groups=$(ldmtool scan $BENCH_LOOPS 2>>"$log" | jq length)
-echo "devices: $BENCH_N loop devices ($BENCH_PACKS packs × $BENCH_DISKS disks)"
+echo "devices: $BENCH_N loop devices ($BENCH_PACKS packs × $BENCH_DISKS disks, $loop_kind loops)"
 echo "ours: $found; ldmtool: $groups disk groups"
 if [ "$found" != "found packs $BENCH_PACKS devices $BENCH_N invalid 0" ] || [ "$groups" != "$BENCH_PACKS" ]; then
         echo "$0: the two scans disagree with what was made; times would not be comparable" >&2
@@ -92,7 +104,7 @@ measure() {
         ratio=$(echo "$base $ours" | awk '{ printf "%.2f", $1 / $2 }')
         echo "$mode ($runs runs, median): ours $(echo "$ours" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
              "ldmtool scan $(echo "$base" | awk '{ printf "%.1f ms", $1 * 1e3 }'), ldmtool/ours $ratio"
-        echo "RESULT scan-$BENCH_N-$mode-s $ours $base $ratio >=10" >>"$BENCH_DIR/results"
+        echo "RESULT scan-$BENCH_N-$loop_kind-$mode-s $ours $base $ratio >=10" >>"$BENCH_DIR/results"
 }
 
 : >"$BENCH_DIR/results"
@@ -121,6 +133,9 @@ plain_cold=$("$sb" --runs "$runs" --drop-caches $BENCH_LOOPS | awk '$1 == "media
 plain_warm=$("$sb" --runs "$runs" $BENCH_LOOPS | awk '$1 == "median" { print $2 }')
 echo "plain ldm_scan_paths(), in process: cold $(echo "$plain_cold" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
      "warm $(echo "$plain_warm" | awk '{ printf "%.1f ms", $1 * 1e3 }')"
+# The floor under every process time above: starting and reaping a process that does nothing.
+floor=$("$sb" --exec --runs "$runs" -- true 2>>"$log" | awk '$1 == "median" { print $2 }')
+echo "fork + exec + wait of true(1), median: $(echo "$floor" | awk '{ printf "%.1f ms", $1 * 1e3 }')"
 # shellcheck disable=SC2086
 rss=$("$sb" --exec --runs 1 -- ldmtool scan $BENCH_LOOPS 2>>"$log" | awk '$1 == "maxrss" { print $2 }')
 echo "ldmtool scan peak RSS: $rss KiB"
