@@ -424,9 +424,19 @@ static void job_repair_progress(RepairStep step, const char *detail, uint64_t do
         job_throttle(run, step, detail, done);
 }
 
+/* Appended to what the engine said, as far as the message has room. */
+static void job_note_no_checkpoints(RepairResult *res, const char *state_dir, int error) {
+        size_t n = strnlen(res->message, sizeof res->message);
+        char buf[128];
+
+        (void) snprintf(res->message + n, sizeof res->message - n, "%s(no checkpoints: state directory %s: %s)",
+                        n > 0 ? " " : "", state_dir, strerror_r(error, buf, sizeof buf));
+}
+
 /* Worker thread: the whole job. Touches only the fields job.h marks as shared. */
 static int job_work(PoolTask *task, void *userdata) {
         Job *j = userdata;
+        int r;
         JobRun run = { .job = j, .task = task, .rate_limit = j->manager->config.repair_rate_limit };
         const char *state_dir = j->manager->state_dir;
         RepairRequest req = {
@@ -450,9 +460,18 @@ static int job_work(PoolTask *task, void *userdata) {
                 snprintf(j->result.message, sizeof j->result.message, "Cancelled before it started");
                 return 0;
         }
-        /* Checkpoints need the directory; without it the job still runs (no resume). */
-        if (state_dir && mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+        /* Checkpoints need the directory; without it the job still runs, but cannot resume
+         * after a crash or cancel: the journal and the job's message say so. */
+        if (state_dir && mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+                int error = errno;
+
+                log_warning_errno(-error, "%s: cannot create the state directory %s, running without checkpoints (no resume): %m",
+                                  j->path, state_dir);
                 req.state_dir = NULL;
+                r = repair_run(&req, &j->result);
+                job_note_no_checkpoints(&j->result, state_dir, error);
+                return r;
+        }
         return repair_run(&req, &j->result);
 }
 

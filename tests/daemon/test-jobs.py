@@ -206,6 +206,25 @@ def recover_database_rolled_back(ctx):
 
 
 @tap.test
+def recover_without_a_state_directory(ctx):
+    """A state directory that cannot be made costs resumability, not the repair: the job
+    still ends S_OK, and its message and the journal say it ran without checkpoints."""
+    imgs, _ = ctx.copy_2008("nostate")
+    damage("stale", "Disk8-01", *imgs)
+    damage("scribble", "Disk8-01", 64 * 1024, MIB, *imgs)
+    d = ctx.start(imgs, extra=["--state-dir=/dev/null/ldmd-state"])
+    try:
+        job, out = recover_ok(ctx, d, pack_of(ctx.bus, X.PACK_2008["name"]), imgs, GOLD_2008,
+                              want_repaired=16 * MIB)
+        want = "(no checkpoints: state directory /dev/null/ldmd-state: Not a directory)"
+        assert want in out["message"], out
+        assert want in ctx.bus.prop(job, IFACE_JOB, "Message")
+        assert "running without checkpoints" in d.output(), d.output()[-2000:]
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
 def recover_with_disk_missing(ctx):
     imgs, present = ctx.copy_2008("missing", leave_out=("ldm-2008r2-mirrored-2.img",))
     before = {p: open(p, "rb").read() for p in present if "mirrored" in p}
