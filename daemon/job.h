@@ -23,6 +23,7 @@
 #include "guid.h"
 #include "inhibit.h"
 #include "model.h"
+#include "pool.h"
 #include "repair.h"
 
 struct Manager;
@@ -139,6 +140,9 @@ const char *job_state_to_string(JobState s);
  * full. */
 int job_start(struct Manager *m, const PackObj *pack, JobOperation op, uid_t uid,
               sd_bus_message *call, Job **ret);
+
+/* The pool work item of a job (job-work.c, on a worker thread): the whole repair. */
+int job_work(PoolTask *task, void *userdata);
 
 /* Asks the worker to stop at its next safe point; a queued job ends without starting. */
 void job_cancel(Job *j);
