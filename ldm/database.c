@@ -325,8 +325,10 @@ int ldm_database_parse_head(uint8_t *config, size_t have, size_t config_size, ui
         db = calloc(1, sizeof(*db));
         if (!db)
                 return -ENOMEM;
+        /* The same VMDB checks as the full parse (vblk_size is 128 once parsed), so that the
+         * head never accepts a region the full parse rejects for its header. */
         if (ldm_vmdb_parse(config, disk, config_offset, &db->vmdb, &ignored) < 0 ||
-            db->vmdb.vblk_size == 0 || ldm_database_in_flight(db))
+            (uint64_t) db->vmdb.n_slots * db->vmdb.vblk_size > config_size || ldm_database_in_flight(db))
                 return -EAGAIN;
         limit = (uint32_t) MIN((uint64_t) db->vmdb.n_slots, have / db->vmdb.vblk_size);
         db->config = TAKE_PTR(config_owned);
