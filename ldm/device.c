@@ -30,8 +30,14 @@ LdmDevice *ldm_device_free(LdmDevice *d) {
         return NULL;
 }
 
+/* A place that overflows 64 bits is on no device: UINT64_MAX fails every bounds check the
+ * readers make, where a wrapped-around offset would pass them and read the wrong sectors. */
 static uint64_t priv_offset(const LdmDevice *d, uint64_t priv_start, uint64_t rel) {
-        return (priv_start + rel) * d->sector_size;
+        uint64_t lba, off;
+
+        if (add_u64_overflow(priv_start, rel, &lba) || mul_u64_overflow(lba, d->sector_size, &off))
+                return UINT64_MAX;
+        return off;
 }
 
 uint64_t ldm_device_rel_offset(const LdmDevice *d, uint64_t rel_sector) {
@@ -55,6 +61,18 @@ static int read_sector(LdmIo *io, LdmDevice *d, uint64_t offset, uint8_t buf[sta
         return ldm_io_pread(io, buf, 512, offset);
 }
 
+/* Every private-region structure is placed from priv_start (all LDM_PRIV_SIZE sectors are
+ * looked for, whatever priv_size says): a copy whose region no byte offset can reach is no
+ * guide to where the region is. */
+static int privhead_check_private(const LdmDevice *d, const LdmPrivhead *ph, uint64_t offset,
+                                  LdmDiag *err) {
+        if (priv_offset(d, ph->priv_start, MAX(ph->priv_size, (uint64_t) LDM_PRIV_SIZE)) == UINT64_MAX)
+                return ldm_diag_set(err, LDM_DIAG_ERROR, "PRIVHEAD", d->path, offset + 0x12B,
+                                    "private region start %" PRIu64 " in %" PRIu32 "-byte sectors overflows a 64-bit byte offset",
+                                    ph->priv_start, d->sector_size);
+        return 0;
+}
+
 static int read_privhead(LdmIo *io, LdmDevice *d, LdmPrivheadCopy copy, uint64_t offset,
                          uint64_t expected_priv_start) {
         uint8_t s[512];
@@ -71,6 +89,8 @@ static int read_privhead(LdmIo *io, LdmDevice *d, LdmPrivheadCopy copy, uint64_t
                                  "%s copy names private region start %" PRIu64 " but was found at %" PRIu64,
                                  privhead_copy_names[copy], d->privheads[copy].priv_start,
                                  expected_priv_start);
+        if (r == 0)
+                r = privhead_check_private(d, &d->privheads[copy], offset, &err);
         if (r == -EBADMSG)
                 add_diag(d, &err);
         return (d->privhead_state[copy] = r);
@@ -116,12 +136,58 @@ static void prefetch_private_region(LdmIo *io, const LdmDevice *d, uint64_t priv
         ldm_io_prefetch(io, priv_offset(d, priv, toc_rel[2]), (LDM_PRIV_SIZE - toc_rel[2]) * (uint64_t) d->sector_size);
 }
 
-static int probe_privheads(LdmIo *io, LdmDevice *d) {
+/* Where copy c of the private region starting at priv lies. */
+static uint64_t privhead_copy_offset(const LdmDevice *d, uint64_t priv, LdmPrivheadCopy c) {
+        if (c == LDM_PRIVHEAD_COPY_LBA6)
+                return (uint64_t) LDM_PRIVHEAD_MBR_LBA * d->sector_size;
+        return priv_offset(d, priv, c == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
+}
+
+/* Volume extents are placed from pub_start: a public region past the end of the device would
+ * have them read what is not there. Diagnoses each valid copy whose region does not fit. */
+static bool privhead_public_fits(LdmDevice *d, uint64_t priv, LdmPrivheadCopy c) {
+        const LdmPrivhead *ph = &d->privheads[c];
+        uint64_t n_sectors = d->size / d->sector_size;
+
+        if (ph->pub_size <= n_sectors && ph->pub_start <= n_sectors - ph->pub_size)
+                return true;
+        (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "PRIVHEAD", d->path,
+                                  privhead_copy_offset(d, priv, c) + 0x11B,
+                                  "%s copy's public region %" PRIu64 "+%" PRIu64 " leaves the %" PRIu64 "-sector device",
+                                  privhead_copy_names[c], ph->pub_start, ph->pub_size, n_sectors);
+        return false;
+}
+
+/* The first valid copy in rule 1's order (2047 → 1856 → LBA 6) whose public region fits the
+ * device. Else the first valid one all the same, as it still says which disk of which pack
+ * this is (a disk cut short), and -EBADMSG: its database must not be used. -ENOENT: none. */
+static int choose_privhead(LdmDevice *d, uint64_t priv) {
         static const LdmPrivheadCopy order[] = {
                 LDM_PRIVHEAD_COPY_2047, LDM_PRIVHEAD_COPY_1856, LDM_PRIVHEAD_COPY_LBA6,
         };
+        bool fits = false;
+
+        d->privhead_used = _LDM_PRIVHEAD_COPY_MAX;
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                LdmPrivheadCopy c = order[i];
+                bool f;
+
+                if (d->privhead_state[c] != 0)
+                        continue;
+                f = privhead_public_fits(d, priv, c);
+                if (d->privhead_used == _LDM_PRIVHEAD_COPY_MAX || (f && !fits)) {
+                        d->privhead_used = c;
+                        fits = f;
+                }
+        }
+        if (d->privhead_used == _LDM_PRIVHEAD_COPY_MAX)
+                return -ENOENT;
+        return fits ? 0 : -EBADMSG;
+}
+
+static int probe_privheads(LdmIo *io, LdmDevice *d) {
         uint64_t priv;
-        int r;
+        int r, chosen;
 
         for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
                 d->privhead_state[i] = -ENOENT;
@@ -134,13 +200,8 @@ static int probe_privheads(LdmIo *io, LdmDevice *d) {
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r;
 
-        d->privhead_used = _LDM_PRIVHEAD_COPY_MAX;
-        for (size_t i = 0; i < ELEMENTSOF(order); i++)
-                if (d->privhead_state[order[i]] == 0) {
-                        d->privhead_used = order[i];
-                        break;
-                }
-        if (d->privhead_used == _LDM_PRIVHEAD_COPY_MAX) {
+        chosen = choose_privhead(d, priv);
+        if (chosen == -ENOENT) {
                 d->privhead_used = LDM_PRIVHEAD_COPY_2047;
                 /* Each invalid copy has its own diagnosis; when every copy is absent (a
                  * device cut short) say so once. */
@@ -158,8 +219,7 @@ static int probe_privheads(LdmIo *io, LdmDevice *d) {
                 if (i != d->privhead_used && d->privhead_state[i] == 0 &&
                     !privheads_agree(&d->privheads[i], &d->privhead))
                         (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "PRIVHEAD", d->path,
-                                                  i == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA * d->sector_size :
-                                                  ldm_device_rel_offset(d, i == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B),
+                                                  privhead_copy_offset(d, priv, i),
                                                   "%s copy differs from the %s copy in use",
                                                   privhead_copy_names[i], privhead_copy_names[d->privhead_used]);
         if (d->label.type == LDM_LABEL_GPT &&
@@ -169,7 +229,7 @@ static int probe_privheads(LdmIo *io, LdmDevice *d) {
                                           "LDM metadata partition %" PRIu64 "…%" PRIu64 " is not the private region %" PRIu64 "+%" PRIu64,
                                           d->label.meta_first, d->label.meta_last,
                                           d->privhead.priv_start, d->privhead.priv_size);
-        return 0;
+        return chosen; /* -EBADMSG: the copy in use puts the volumes off the device */
 }
 
 static bool toc_matches(const LdmDevice *d, const LdmTocblock *t) {
@@ -341,9 +401,8 @@ static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         return 0;
 }
 
-int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret) {
+int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err) {
         _cleanup_(ldm_device_freep) LdmDevice *d = NULL;
-        LdmDiag err = {};
         int r;
 
         d = calloc(1, sizeof(*d));
@@ -363,7 +422,9 @@ int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret) {
          * of nothing around each of them. */
         ldm_io_no_readahead(io);
         ldm_io_prefetch(io, 0, 34 * (uint64_t) d->sector_size);
-        r = ldm_label_read(io, &d->label, &err);
+        /* No device for a disk whose GPT cannot be read: nothing says it is LDM at all, so
+         * the diagnosis goes to the caller alone. */
+        r = ldm_label_read(io, &d->label, err);
         if (r <= 0)
                 return r;
         if (d->label.gpt_backup_used)
@@ -384,18 +445,26 @@ int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret) {
         return 1;
 }
 
+int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret) {
+        return ldm_device_probe_io_diag(io, flags, ret, NULL);
+}
+
 int ldm_device_probe_io(LdmIo *io, LdmDevice **ret) {
         return ldm_device_probe_io_flags(io, 0, ret);
 }
 
-int ldm_device_probe_flags(const char *path, LdmProbeFlags flags, LdmDevice **ret) {
+int ldm_device_probe_diag(const char *path, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err) {
         _cleanup_(ldm_io_closep) LdmIo *io = NULL;
         int r;
 
         r = ldm_io_open(path, 0, &io);
         if (r < 0)
                 return r;
-        return ldm_device_probe_io_flags(io, flags, ret);
+        return ldm_device_probe_io_diag(io, flags, ret, err);
+}
+
+int ldm_device_probe_flags(const char *path, LdmProbeFlags flags, LdmDevice **ret) {
+        return ldm_device_probe_diag(path, flags, ret, NULL);
 }
 
 int ldm_device_probe(const char *path, LdmDevice **ret) {

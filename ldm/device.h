@@ -83,6 +83,10 @@ int ldm_device_probe_io(LdmIo *io, LdmDevice **ret);
 /* The same with flags (ldm_device_probe() is flags 0). */
 int ldm_device_probe_flags(const char *path, LdmProbeFlags flags, LdmDevice **ret);
 int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret);
+/* The same, and when the disk's metadata leaves no device to hold a diagnosis (-EBADMSG: a
+ * GPT whose primary and backup headers are both bad) *err says what is wrong, and where. */
+int ldm_device_probe_diag(const char *path, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err);
+int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err);
 LdmDevice *ldm_device_free(LdmDevice *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDevice *, ldm_device_free);
 

@@ -145,10 +145,18 @@ static void gpt_find_ldm(LdmLabel *l) {
         }
 }
 
+/* Both headers bad: the diagnosis names the primary (where a reader looks first) and says
+ * why the backup failed too, so nobody goes looking for a good copy. */
+static int gpt_both_bad(const LdmDiag *primary, const LdmDiag *backup, LdmDiag *err) {
+        return ldm_diag_set(err, LDM_DIAG_ERROR, "GPT", primary->disk, primary->offset,
+                            "%s; the backup header is bad too (byte %" PRIu64 ": %s)",
+                            primary->message, backup->offset, backup->message);
+}
+
 int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
         uint32_t ss = ldm_io_logical_sector_size(io);
         _cleanup_free_ LdmLabel *l = NULL;
-        LdmDiag primary_err = {};
+        LdmDiag primary_err = {}, backup_err = {};
         uint64_t n_sectors;
         int r;
 
@@ -178,13 +186,10 @@ int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
         if (r == -EBADMSG) {
                 l->gpt_backup_used = true;
                 l->gpt_primary_diag = primary_err;
-                r = gpt_read(io, n_sectors - 1, ss, l, NULL);
+                r = gpt_read(io, n_sectors - 1, ss, l, &backup_err);
         }
-        if (r == -EBADMSG) {
-                if (err)
-                        *err = primary_err;
-                return -EBADMSG;
-        }
+        if (r == -EBADMSG)
+                return gpt_both_bad(&primary_err, &backup_err, err);
         if (r < 0)
                 return r;
         gpt_find_ldm(l);

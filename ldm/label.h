@@ -50,6 +50,7 @@ typedef struct LdmLabel {
 
 /* Reads sector 0 (and the primary GPT if protective). Returns 1 when this is an LDM disk
  * (MBR entry 0x42, or GPT with an LDM metadata partition), 0 when it is not, negative on
- * I/O error or a corrupt GPT (-EBADMSG with *err filled). */
+ * I/O error or a corrupt GPT (-EBADMSG with *err filled: both headers are bad; it names the
+ * primary and says what is wrong with the backup). */
 int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err);
 const char *ldm_label_type_to_string(LdmLabelType t);

@@ -230,16 +230,19 @@ int ldm_scan_paths(char *const *paths, size_t n_paths, LdmScan **ret) {
         if (!devices)
                 return -ENOMEM;
         for (size_t i = 0; i < n_paths; i++) {
+                LdmDiag why = {};
                 LdmDevice *d = NULL;
 
-                r = ldm_device_probe(paths[i], &d);
+                r = ldm_device_probe_diag(paths[i], 0, &d, &why);
                 if (r == -ENOMEM) {
                         for (size_t j = 0; j < n; j++)
                                 ldm_device_free(devices[j]);
                         ldm_diag_list_clear(&errors);
                         return r;
                 }
-                if (r < 0)
+                if (r < 0 && why.structure[0] != '\0')
+                        (void) ldm_diag_list_add(&errors, &why);
+                else if (r < 0)
                         (void) ldm_diag_list_addf(&errors, LDM_DIAG_ERROR, "device", paths[i],
                                                   LDM_DIAG_NO_OFFSET, "cannot be probed: %s", strerror(-r));
                 if (r > 0)

@@ -21,7 +21,8 @@ typedef struct LdmScan {
 
 /* Takes ownership of devices[] (the array itself too). */
 int ldm_scan_build(LdmDevice **devices, size_t n_devices, LdmScan **ret);
-/* Probes every path (non-LDM paths are skipped quietly) and builds. */
+/* Probes every path (non-LDM paths are skipped quietly; one that cannot be probed gets a
+ * diagnosis in diags) and builds. */
 int ldm_scan_paths(char *const *paths, size_t n_paths, LdmScan **ret);
 LdmScan *ldm_scan_free(LdmScan *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LdmScan *, ldm_scan_free);

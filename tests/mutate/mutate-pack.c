@@ -177,7 +177,7 @@ static void label_mbr(MCtx *c, MImage *img) {
         m_begin(c, "%s: entry 0 type 0xEE, no GPT (and no 0x42)", img->name);
         m_write_u8(c, img, 0x1BE + 4, 0xEE);
         r = m_probe1(c, img);
-        m_expect(c, r, "device", img, 0, 0, "cannot be probed");
+        m_expect(c, r, "GPT", img, 512, 513, "bad too");
         m_result_free(r);
 }
 
@@ -237,7 +237,11 @@ static void label_gpt(MCtx *c, MImage *img) {
                 r = m_probe1(c, img);
                 if (m_device(r, img))
                         m_fail(c, r, "a disk with two bad GPT headers probed");
-                m_expect(c, r, "device", img, 0, 0, "cannot be probed");
+                /* Named at the primary's fault, the backup's said too. */
+                if (gpt_fields[f].diag)
+                        m_expect(c, r, "GPT", img, 512 + gpt_fields[f].diag, 512 + gpt_fields[f].diag + 1, "bad too");
+                else
+                        m_expect(c, r, "GPT", img, 0, 0, "bad too");
                 m_result_free(r);
         }
 
