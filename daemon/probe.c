@@ -41,6 +41,7 @@ ProbeResult *probe_result_free(ProbeResult *r) {
                 return NULL;
         strv_free(r->paths);
         free(r->verdicts);
+        free(r->diags);
         ldm_scan_free(r->scan);
         free(r);
         return NULL;
@@ -66,6 +67,7 @@ typedef struct ProbeWork {
         char **paths;
         size_t n;
         int *verdicts;             /* [i] for paths[i] */
+        LdmDiag *diags;            /* [i] for paths[i] */
         LdmDevice **devices;       /* [i] for paths[i], NULL when not LDM */
         atomic_size_t next;        /* next index to take */
 } ProbeWork;
@@ -78,7 +80,8 @@ static void *probe_worker(void *userdata) {
         for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
                 if (prober_should_quit(w->prober))
                         break;
-                w->verdicts[i] = ldm_device_probe_flags(w->paths[i], LDM_PROBE_NO_RAW, &w->devices[i]);
+                w->verdicts[i] = ldm_device_probe_diag(w->paths[i], LDM_PROBE_NO_RAW, &w->devices[i],
+                                                       &w->diags[i]);
         }
         return NULL;
 }
@@ -115,11 +118,13 @@ static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
         r->generation = generation;
         r->paths = paths;
         r->verdicts = calloc(n ?: 1, sizeof(int));
+        r->diags = calloc(n ?: 1, sizeof(LdmDiag));
         devices = calloc(n ?: 1, sizeof(LdmDevice *));
-        if (!r->verdicts || !devices)
+        if (!r->verdicts || !r->diags || !devices)
                 return probe_result_free(r);
 
         w.verdicts = r->verdicts;
+        w.diags = r->diags;
         w.devices = devices;
         atomic_init(&w.next, 0);
         probe_all(&w);

@@ -17,6 +17,8 @@ typedef struct ProbeResult {
         uint64_t generation;       /* as submitted */
         char **paths;              /* as submitted (owned) */
         int *verdicts;             /* per path: 1 LDM, 0 not LDM, <0 errno from probing */
+        LdmDiag *diags;            /* per path: what was wrong when the verdict is -EBADMSG
+                                    * (message "" when nothing more is known) */
         LdmScan *scan;             /* NULL when no path was LDM or building failed */
         int scan_error;            /* why scan is NULL although LDM devices were found */
 } ProbeResult;

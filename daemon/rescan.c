@@ -114,7 +114,11 @@ static void manager_apply_verdicts(Manager *m, const ProbeResult *r) {
 
                 if (!s || s->stamp > m->submitted_stamp)
                         continue;
-                if (r->verdicts[i] < 0 && s->verdict != VERDICT_NOT_LDM)
+                if (r->verdicts[i] == -EBADMSG && r->diags[i].message[0] && s->verdict != VERDICT_NOT_LDM) {
+                        char buf[512];
+                        log_warning("Failed to probe %s, ignoring it: %s", s->path,
+                                    ldm_diag_format(&r->diags[i], buf, sizeof buf));
+                } else if (r->verdicts[i] < 0 && s->verdict != VERDICT_NOT_LDM)
                         log_warning_errno(r->verdicts[i], "Failed to probe %s, ignoring it: %m", s->path);
                 else if (r->verdicts[i] > 0 && s->verdict == VERDICT_UNKNOWN)
                         log_info("Found LDM disk %s.", s->path);
