@@ -43,6 +43,21 @@ static int make_disk(const uint8_t *data, size_t size) {
         return TAKE_FD(fd);
 }
 
+/* ldmd's way: a light probe (the config region's head alone when it holds the database,
+ * ldm_database_parse_head()), then the model built from it. */
+static void light_scan(const char *path) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        LdmDevice **devices = calloc(1, sizeof(LdmDevice *));
+
+        if (!devices)
+                return;
+        if (ldm_device_probe_flags(path, LDM_PROBE_NO_RAW, &devices[0]) != 1) {
+                free(devices);
+                return;
+        }
+        (void) ldm_scan_build(devices, 1, &scan); /* takes the array and the device */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
@@ -56,5 +71,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* Scanning probes the device and builds the model, health included. */
         char *paths[] = { path };
         (void) ldm_scan_paths(paths, 1, &scan);
+        light_scan(path);
         return 0;
 }
