@@ -417,10 +417,7 @@ int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, Ld
         d->db_state = -ENODATA;
 
         /* The MBR, the GPT header and entry array, the MBR disks' PRIVHEAD at LBA 6: one
-         * round trip to the disk for what the label and the private region's place need.
-         * The probe names each place it reads this way; readahead would only add ~128 KiB
-         * of nothing around each of them. */
-        ldm_io_no_readahead(io);
+         * round trip to the disk for what the label and the private region's place need. */
         ldm_io_prefetch(io, 0, 34 * (uint64_t) d->sector_size);
         /* No device for a disk whose GPT cannot be read: nothing says it is LDM at all, so
          * the diagnosis goes to the caller alone. */
@@ -460,6 +457,10 @@ int ldm_device_probe_diag(const char *path, LdmProbeFlags flags, LdmDevice **ret
         r = ldm_io_open(path, 0, &io);
         if (r < 0)
                 return r;
+        /* The probe names each place it reads (ldm_io_prefetch()); readahead would only add
+         * ~128 KiB of nothing around each of them. Only on a handle of its own: a caller's
+         * handle keeps its readahead for what the caller reads next. */
+        ldm_io_no_readahead(io);
         return ldm_device_probe_io_diag(io, flags, ret, err);
 }
 
