@@ -53,6 +53,17 @@ class Ctx:
             self.full = self.start([self.image(i) for i in X.all_images()])
         return self.full
 
+    def mkldm_workdir(self, name):
+        """For a test of its own packs: mkldm's path and a fresh directory, with the shared
+        daemon stopped (one daemon at a time owns org.ldmd1 on the bus)."""
+        mkldm = os.path.join(BUILD_ROOT, "tools", "mkldm")
+        if not os.access(mkldm, os.X_OK):
+            raise Skip("tools/mkldm not built")
+        self.stop_full()
+        work = os.path.join(self.dir, name)
+        os.makedirs(work, exist_ok=True)
+        return mkldm, work
+
     def stop_full(self):
         if self.full:
             self.stop(self.full)
@@ -287,12 +298,7 @@ def missing_raid5_disk(ctx):
 def unreadable_gpt_is_named_in_the_log(ctx):
     """A GPT disk whose primary and backup headers are both gone cannot be read, and the
     journal says why (structure, disk, offset), not just "Bad message"."""
-    mkldm = os.path.join(BUILD_ROOT, "tools", "mkldm")
-    if not os.access(mkldm, os.X_OK):
-        raise Skip("tools/mkldm not built")
-    ctx.stop_full()
-    work = os.path.join(ctx.dir, "gpt-gone")
-    os.makedirs(work, exist_ok=True)
+    mkldm, work = ctx.mkldm_workdir("gpt-gone")
     imgs = [os.path.join(work, "g%d.img" % i) for i in (1, 2)]
     r = subprocess.run([mkldm, "--gpt", "--name", "GptGone", "--create", "64M", "--volume", "mirror:8M"] + imgs,
                        capture_output=True, text=True)
@@ -411,12 +417,7 @@ def image_removed_and_back_signals(ctx):
 
 @tap.test
 def ambiguous_pack_name(ctx):
-    mkldm = os.path.join(BUILD_ROOT, "tools", "mkldm")
-    if not os.access(mkldm, os.X_OK):
-        raise Skip("tools/mkldm not built")
-    ctx.stop_full()
-    work = os.path.join(ctx.dir, "ambiguous")
-    os.makedirs(work, exist_ok=True)
+    mkldm, work = ctx.mkldm_workdir("ambiguous")
     imgs = []
     for i in (1, 2):
         a, b = os.path.join(work, "p%d-a.img" % i), os.path.join(work, "p%d-b.img" % i)
