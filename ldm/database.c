@@ -256,12 +256,18 @@ void ldm_database_drop_raw(LdmDatabase *db) {
         db->config = db->log = NULL;
 }
 
+/* Whether the VMDB's slots lie inside a config region of config_size bytes. */
+static bool slots_fit(const LdmVmdb *v, size_t config_size) {
+        uint64_t need;
+
+        return !mul_u64_overflow(v->n_slots, v->vblk_size, &need) && need <= config_size;
+}
+
 int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, size_t log_size,
                             const char *disk, uint64_t config_offset, uint64_t log_offset,
                             LdmDatabaseFlags flags, LdmDatabase **ret, LdmDiag *err) {
         _cleanup_free_ uint8_t *config_owned = config, *log_owned = log;
         _cleanup_(ldm_database_freep) LdmDatabase *db = NULL;
-        uint64_t need;
         int r;
 
         if (config_size < 512)
@@ -273,7 +279,7 @@ int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, s
         r = ldm_vmdb_parse(config, disk, config_offset, &db->vmdb, err);
         if (r < 0)
                 return r;
-        if (mul_u64_overflow(db->vmdb.n_slots, db->vmdb.vblk_size, &need) || need > config_size)
+        if (!slots_fit(&db->vmdb, config_size))
                 return ldm_diag_set(err, LDM_DIAG_ERROR, "VMDB", disk, config_offset + 4,
                                     "%" PRIu32 " slots of %" PRIu32 " bytes exceed the %zu-byte config region",
                                     db->vmdb.n_slots, db->vmdb.vblk_size, config_size);
@@ -328,7 +334,7 @@ int ldm_database_parse_head(uint8_t *config, size_t have, size_t config_size, ui
         /* The same VMDB checks as the full parse (vblk_size is 128 once parsed), so that the
          * head never accepts a region the full parse rejects for its header. */
         if (ldm_vmdb_parse(config, disk, config_offset, &db->vmdb, &ignored) < 0 ||
-            (uint64_t) db->vmdb.n_slots * db->vmdb.vblk_size > config_size || ldm_database_in_flight(db))
+            !slots_fit(&db->vmdb, config_size) || ldm_database_in_flight(db))
                 return -EAGAIN;
         limit = (uint32_t) MIN((uint64_t) db->vmdb.n_slots, have / db->vmdb.vblk_size);
         db->config = TAKE_PTR(config_owned);

@@ -15,6 +15,7 @@
 #include "hash64.h"
 #include "scan.h"
 #include "test-util.h"
+#include "unaligned.h"
 
 static const char *const images[] = {
         "ldm-2003r2-mirrored-1.img", "ldm-2003r2-mirrored-2.img", "ldm-2003r2-raid5-1.img",
@@ -275,10 +276,7 @@ static void test_record_after_head(void) {
 
         /* The record's slot, renumbered, goes to the free one; its old slot becomes free. */
         memcpy(slot, before->db->config + (size_t) moved->slots[0] * size, size);
-        slot[4] = (uint8_t) (((to - region) / size) >> 24);
-        slot[5] = (uint8_t) (((to - region) / size) >> 16);
-        slot[6] = (uint8_t) (((to - region) / size) >> 8);
-        slot[7] = (uint8_t) ((to - region) / size);
+        unaligned_write_be32(slot + 4, (uint32_t) ((to - region) / size));
         memcpy(empty + 4, before->db->config + (size_t) moved->slots[0] * size + 4, 4);
         write_at(vpath, to, slot, size);
         write_at(vpath, region + (uint64_t) moved->slots[0] * size, empty, size);

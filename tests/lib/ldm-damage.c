@@ -133,10 +133,30 @@ int ldm_damage_stale_plex(char *const *paths, size_t n, const char *volume, unsi
         return 0;
 }
 
+/* Marks the partition records of extents stale (LDM_PARTITION_FLAG_RECOVER) in one
+ * transaction, then, with garbage, overwrites their data. */
+static int mark_extents_stale(const Opened *o, LdmExtent *const *extents, size_t n, bool garbage) {
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        int k;
+
+        k = ldm_txn_begin(o->pack->db, &t);
+        if (k < 0)
+                return k;
+        for (size_t e = 0; e < n; e++) {
+                LdmRecord *r = ldm_txn_edit(t, extents[e]->id);
+                if (!r)
+                        return -ENOENT;
+                r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
+        }
+        k = commit(o, t);
+        for (size_t e = 0; k >= 0 && garbage && e < n; e++)
+                k = garbage_extent(o, extents[e]);
+        return k < 0 ? k : 0;
+}
+
 int ldm_damage_stale_column(char *const *paths, size_t n, const char *volume, unsigned column,
                             bool garbage) {
         _cleanup_(opened_done) Opened o = {};
-        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
         LdmVolume *v;
         LdmColumn *col;
         int k;
@@ -148,24 +168,7 @@ int ldm_damage_stale_column(char *const *paths, size_t n, const char *volume, un
         if (!v || v->n_plexes != 1 || column >= v->plexes[0]->n_columns)
                 return -ENOENT;
         col = &v->plexes[0]->columns[column];
-        k = ldm_txn_begin(o.pack->db, &t);
-        if (k < 0)
-                return k;
-        for (size_t e = 0; e < col->n_extents; e++) {
-                LdmRecord *r = ldm_txn_edit(t, col->extents[e]->id);
-                if (!r)
-                        return -ENOENT;
-                r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
-        }
-        k = commit(&o, t);
-        if (k < 0 || !garbage)
-                return k;
-        for (size_t e = 0; e < col->n_extents; e++) {
-                k = garbage_extent(&o, col->extents[e]);
-                if (k < 0)
-                        return k;
-        }
-        return 0;
+        return mark_extents_stale(&o, col->extents, col->n_extents, garbage);
 }
 
 static LdmExtent *find_extent(const LdmPack *p, const char *name) {
@@ -177,9 +180,7 @@ static LdmExtent *find_extent(const LdmPack *p, const char *name) {
 
 int ldm_damage_stale_extent(char *const *paths, size_t n, const char *extent) {
         _cleanup_(opened_done) Opened o = {};
-        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
         LdmExtent *e;
-        LdmRecord *r;
         int k;
 
         k = opened_init(&o, paths, n);
@@ -188,14 +189,7 @@ int ldm_damage_stale_extent(char *const *paths, size_t n, const char *extent) {
         e = find_extent(o.pack, extent);
         if (!e)
                 return -ENOENT;
-        k = ldm_txn_begin(o.pack->db, &t);
-        if (k < 0)
-                return k;
-        r = ldm_txn_edit(t, e->id);
-        if (!r)
-                return -ENOENT;
-        r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
-        return commit(&o, t);
+        return mark_extents_stale(&o, &e, 1, false);
 }
 
 int ldm_damage_scribble(char *const *paths, size_t n, const char *extent, uint64_t offset,
