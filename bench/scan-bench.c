@@ -2,11 +2,13 @@
 
 /* scan-bench: a stopwatch for reading LDM metadata, ours and anybody else's.
  *
- *   scan-bench [--runs N] [--drop-caches] [--threads N] [--light] PATH...
+ *   scan-bench [--runs N] [--drop-caches] [--threads N] [--batch N] [--light] PATH...
  *       times ldm_scan_paths() over PATHs inside this process, N times (the scan is freed
  *       between runs), and prints the packs, devices and invalid disks it found. With
- *       --threads N the devices are probed by N threads (ldm_device_probe_flags() each, in
- *       parallel) and then grouped by one ldm_scan_build(), as ldmd's probe thread does;
+ *       --threads N the devices are probed by N threads in parallel, each taking batches of
+ *       devices (ldm_device_probe_batch(): one batch per thread unless --batch N says how
+ *       many; --batch 1 probes one device after the other with ldm_device_probe_flags()),
+ *       and then grouped by one ldm_scan_build(), as ldmd's probe thread does;
  *       --light probes with LDM_PROBE_NO_RAW (no raw config/log kept, as ldmd does);
  *   scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]
  *       times COMMAND from fork to exit, N times (stdout to /dev/null), e.g. `ldmtool scan`
@@ -78,23 +80,33 @@ typedef struct ProbeJob {
         char **paths;
         size_t n;
         LdmProbeFlags flags;
+        size_t batch;              /* paths per ldm_device_probe_batch() */
         LdmDevice **devices;       /* [i]: the device of paths[i], NULL when not LDM */
         int *verdicts;
+        LdmDiag *diags;
         atomic_size_t next;
 } ProbeJob;
 
 static void *probe_worker(void *userdata) {
         ProbeJob *j = userdata;
 
-        for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
-                j->verdicts[i] = ldm_device_probe_flags(j->paths[i], j->flags, &j->devices[i]);
+        for (size_t i; (i = atomic_fetch_add(&j->next, j->batch)) < j->n;) {
+                size_t m = MIN(j->batch, j->n - i);
+
+                if (m == 1)
+                        j->verdicts[i] = ldm_device_probe_flags(j->paths[i], j->flags, &j->devices[i]);
+                else
+                        (void) ldm_device_probe_batch(j->paths + i, m, j->flags, j->verdicts + i,
+                                                      j->devices + i, j->diags + i);
+        }
         return NULL;
 }
 
 /* Probes with `threads` threads, then one ldm_scan_build() over the LDM devices in path order
  * (what ldmd's probe thread does). Devices that cannot be read are skipped, as by
  * ldm_scan_paths(). */
-static int scan_parallel(char **paths, size_t n, size_t threads, LdmProbeFlags flags, LdmScan **ret) {
+static int scan_parallel(char **paths, size_t n, size_t threads, size_t batch, LdmProbeFlags flags,
+                         LdmScan **ret) {
         ProbeJob j = { .paths = paths, .n = n, .flags = flags };
         pthread_t tids[64];
         size_t n_tids = 0, n_ldm = 0;
@@ -102,11 +114,16 @@ static int scan_parallel(char **paths, size_t n, size_t threads, LdmProbeFlags f
 
         j.devices = calloc(n ?: 1, sizeof(LdmDevice *));
         j.verdicts = calloc(n ?: 1, sizeof(int));
-        if (!j.devices || !j.verdicts) {
+        j.diags = calloc(n ?: 1, sizeof(LdmDiag));
+        if (!j.devices || !j.verdicts || !j.diags) {
                 free(j.devices);
                 free(j.verdicts);
+                free(j.diags);
                 return -ENOMEM;
         }
+        /* As ldmd (daemon/probe.c): one batch per thread, at most LDM_PROBE_BATCH_MAX. */
+        j.batch = batch ?: MIN(MAX(DIV_ROUND_UP(n, MAX(threads, (size_t) 1)), (size_t) 1),
+                               (size_t) LDM_PROBE_BATCH_MAX);
         atomic_init(&j.next, 0);
         for (size_t i = 0; i < threads && i < ELEMENTSOF(tids); i++) {
                 if (pthread_create(&tids[n_tids], NULL, probe_worker, &j) != 0)
@@ -124,6 +141,7 @@ static int scan_parallel(char **paths, size_t n, size_t threads, LdmProbeFlags f
                         j.devices[n_ldm++] = j.devices[i];
         }
         free(j.verdicts);
+        free(j.diags);
         if (r < 0) {
                 for (size_t i = 0; i < n_ldm; i++)
                         ldm_device_free(j.devices[i]);
@@ -134,11 +152,11 @@ static int scan_parallel(char **paths, size_t n, size_t threads, LdmProbeFlags f
 }
 
 /* One scan of every path; fills *ret_time and the counts of the last run. */
-static int scan_once(char **paths, size_t n, size_t threads, LdmProbeFlags flags, double *ret_time,
+static int scan_once(char **paths, size_t n, size_t threads, size_t batch, LdmProbeFlags flags, double *ret_time,
                      LdmScan **ret_scan) {
         LdmScan *s = NULL;
         double t = now();
-        int r = threads > 0 || flags != 0 ? scan_parallel(paths, n, threads, flags, &s) :
+        int r = threads > 0 || flags != 0 ? scan_parallel(paths, n, threads, batch, flags, &s) :
                                             ldm_scan_paths(paths, n, &s);
 
         *ret_time = now() - t;
@@ -189,7 +207,7 @@ static int hold(char **paths, size_t n) {
 }
 
 static void help(void) {
-        printf("Usage: scan-bench [--runs N] [--drop-caches] [--threads N] [--light] PATH...\n"
+        printf("Usage: scan-bench [--runs N] [--drop-caches] [--threads N] [--batch N] [--light] PATH...\n"
                "       scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]\n"
                "       scan-bench --hold PATH...\n");
 }
@@ -202,11 +220,12 @@ int main(int argc, char *argv[]) {
                 { "hold", no_argument, NULL, 'H' },
                 { "threads", required_argument, NULL, 't' },
                 { "light", no_argument, NULL, 'l' },
+                { "batch", required_argument, NULL, 'b' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         bool drop = false, exec_mode = false, hold_mode = false;
-        size_t runs = 5, threads = 0;
+        size_t runs = 5, threads = 0, batch = 0;
         LdmProbeFlags flags = 0;
         double *times;
         long maxrss = 0;
@@ -218,6 +237,13 @@ int main(int argc, char *argv[]) {
                         runs = strtoul(optarg, NULL, 10);
                         if (runs == 0 || runs > MAX_RUNS) {
                                 fprintf(stderr, "--runs must be 1..%d\n", MAX_RUNS);
+                                return 2;
+                        }
+                        break;
+                case 'b':
+                        batch = strtoul(optarg, NULL, 10);
+                        if (batch == 0 || batch > LDM_PROBE_BATCH_MAX) {
+                                fprintf(stderr, "--batch must be 1..%u\n", LDM_PROBE_BATCH_MAX);
                                 return 2;
                         }
                         break;
@@ -258,7 +284,7 @@ int main(int argc, char *argv[]) {
                         if (rss > maxrss)
                                 maxrss = rss;
                 } else
-                        r = scan_once(argv + optind, (size_t) (argc - optind), threads, flags,
+                        r = scan_once(argv + optind, (size_t) (argc - optind), threads, batch, flags,
                                       &times[i], &s);
                 if (r < 0) {
                         fprintf(stderr, "run %zu failed: %s\n", i, strerror(-r));

@@ -315,29 +315,23 @@ static bool has_disk_group(const LdmDatabase *db) {
         return false;
 }
 
-int ldm_database_parse_head(uint8_t *config, size_t have, size_t config_size, uint8_t *log,
-                            size_t log_size, const char *disk, uint64_t config_offset,
-                            uint64_t log_offset, LdmDatabase **ret) {
-        _cleanup_free_ uint8_t *config_owned = config, *log_owned = log;
-        _cleanup_(ldm_database_freep) LdmDatabase *db = NULL;
+/* assemble_records() and parse_log() read db->config and db->log; here they are the
+ * caller's buffers, lent for the call and never freed by the database. */
+static int parse_head_lent(LdmDatabase *db, const uint8_t *config, size_t have, size_t config_size,
+                           const uint8_t *log, size_t log_size, const char *disk,
+                           uint64_t config_offset, uint64_t log_offset) {
+        static const uint8_t no_log[1];
         LdmDiag ignored;
         uint32_t limit;
         int r;
 
-        /* Every way this can fail is "read the whole region": the full parse then finds and
-         * names whatever is wrong, with the same words as for any other reader. */
-        if (have < 512 || have > config_size)
-                return -EAGAIN;
-        db = calloc(1, sizeof(*db));
-        if (!db)
-                return -ENOMEM;
         /* The same VMDB checks as the full parse (vblk_size is 128 once parsed), so that the
          * head never accepts a region the full parse rejects for its header. */
         if (ldm_vmdb_parse(config, disk, config_offset, &db->vmdb, &ignored) < 0 ||
             !slots_fit(&db->vmdb, config_size) || ldm_database_in_flight(db))
                 return -EAGAIN;
         limit = (uint32_t) MIN((uint64_t) db->vmdb.n_slots, have / db->vmdb.vblk_size);
-        db->config = TAKE_PTR(config_owned);
+        db->config = (uint8_t *) config;
         db->config_size = config_size;
         r = assemble_records(db, limit, disk, config_offset, &ignored);
         if (r == -ENOMEM)
@@ -347,14 +341,33 @@ int ldm_database_parse_head(uint8_t *config, size_t have, size_t config_size, ui
         if (r < 0 || check_ids_and_counts(db, disk, config_offset, &ignored) < 0 || !has_disk_group(db))
                 return -EAGAIN;
 
-        if (!log_owned && !(log_owned = calloc(1, 1)))
-                return -ENOMEM;
-        db->log = TAKE_PTR(log_owned);
-        db->log_size = log_size;
+        db->log = (uint8_t *) (log ?: no_log);
+        db->log_size = log ? log_size : 0; /* parse_log() reads at most LDM_DATABASE_LOG_PARSED */
         parse_log(db, disk, log_offset);
         db->config_hashed = have;
-        db->config_hash = hash64(db->config, have);
-        ldm_database_drop_raw(db);
+        db->config_hash = hash64(config, have);
+        return 0;
+}
+
+int ldm_database_parse_head(const uint8_t *config, size_t have, size_t config_size,
+                            const uint8_t *log, size_t log_size, const char *disk,
+                            uint64_t config_offset, uint64_t log_offset, LdmDatabase **ret) {
+        _cleanup_(ldm_database_freep) LdmDatabase *db = NULL;
+        int r;
+
+        /* Every way this can fail is "read more of the region": the full parse then finds
+         * and names whatever is wrong, with the same words as for any other reader. */
+        if (have < 512 || have > config_size)
+                return -EAGAIN;
+        db = calloc(1, sizeof(*db));
+        if (!db)
+                return -ENOMEM;
+        r = parse_head_lent(db, config, have, config_size, log, log_size, disk, config_offset,
+                            log_offset);
+        /* Not ours to free, on any path. */
+        db->config = db->log = NULL;
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(db);
         return 0;

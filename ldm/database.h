@@ -56,18 +56,20 @@ int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, s
                             const char *disk, uint64_t config_offset, uint64_t log_offset,
                             LdmDatabaseFlags flags, LdmDatabase **ret, LdmDiag *err);
 /* The light parse of a scan: config holds only the first `have` bytes of a config region of
- * config_size bytes (log as for LDM_DATABASE_NO_RAW; both taken and freed as above, and no raw
- * region is kept). It succeeds only when that head provably holds the whole database: no
+ * config_size bytes, log the first MIN(log_size, LDM_DATABASE_LOG_PARSED) bytes of a log
+ * region of log_size bytes (the KLOG pages); both are only lent: nothing is kept of them but the parse, no raw region (as
+ * LDM_DATABASE_NO_RAW). It succeeds only when that head provably holds the whole database: no
  * transaction in flight, every record's fragments there, every record count the VMDB commits
  * to met, the disk group's record found. Then config_hash covers the head alone
  * (config_hashed = have), so a difference in the unused slots after it goes unseen: a full
  * parse, which the writer and the repair engine always make, still sees it. -EAGAIN for
- * anything else, problems included: read the whole region and call ldm_database_parse_take(),
- * which names them. Why: the records sit in the first slots of a region of ~5 900 (~740
- * KiB), and reading and checking all of them was most of a scan's time. */
-int ldm_database_parse_head(uint8_t *config, size_t have, size_t config_size, uint8_t *log,
-                            size_t log_size, const char *disk, uint64_t config_offset,
-                            uint64_t log_offset, LdmDatabase **ret);
+ * anything else, problems included: read more (a longer head, or the whole region for
+ * ldm_database_parse_take(), which names the problems). Why: the records sit in the first
+ * slots of a region of ~5 900 (~740 KiB), and reading and checking all of them was most of
+ * a scan's time. */
+int ldm_database_parse_head(const uint8_t *config, size_t have, size_t config_size,
+                            const uint8_t *log, size_t log_size, const char *disk,
+                            uint64_t config_offset, uint64_t log_offset, LdmDatabase **ret);
 /* Frees the raw regions of a parsed database (see LDM_DATABASE_NO_RAW). */
 void ldm_database_drop_raw(LdmDatabase *db);
 LdmDatabase *ldm_database_free(LdmDatabase *db);

@@ -128,10 +128,13 @@ static bool privheads_agree(const LdmPrivhead *a, const LdmPrivhead *b) {
 
 /* Names to the I/O layer what the rest of a probe reads near the private region's ends, so
  * that it reaches the disk in one round trip rather than one after the other: the TOCBLOCKs
- * and the head of the config region after them (where Windows and mkldm put it), and the
- * PRIVHEAD and TOCBLOCK copies at the end. Hints only: other layouts are read all the same. */
+ * and the head of the config region after them (where Windows and mkldm put it), the KLOG
+ * pages at the start of the log region where Windows puts it (spec §12: rel 1498; the TOCBLOCK
+ * that says so is only read after this round trip), and the PRIVHEAD and TOCBLOCK copies at
+ * the end. Hints only: other layouts are read all the same, one round trip later. */
 static void prefetch_private_region(LdmIo *io, const LdmDevice *d, uint64_t priv) {
-        ldm_io_prefetch(io, priv_offset(d, priv, 0), 32 * (uint64_t) d->sector_size + LDM_DEVICE_CONFIG_HEAD);
+        ldm_io_prefetch(io, priv_offset(d, priv, 0), 32 * (uint64_t) d->sector_size + LDM_DEVICE_CONFIG_HEAD_FIRST);
+        ldm_io_prefetch(io, priv_offset(d, priv, LDM_DEVICE_LOG_REL), LDM_DATABASE_LOG_PARSED);
         ldm_io_prefetch(io, priv_offset(d, priv, LDM_PRIVHEAD_REL_B), d->sector_size);
         ldm_io_prefetch(io, priv_offset(d, priv, toc_rel[2]), (LDM_PRIV_SIZE - toc_rel[2]) * (uint64_t) d->sector_size);
 }
@@ -185,14 +188,11 @@ static int choose_privhead(LdmDevice *d, uint64_t priv) {
         return fits ? 0 : -EBADMSG;
 }
 
+/* The copies at the ends of the private region ldm_device_probe_begin() located. */
 static int probe_privheads(LdmIo *io, LdmDevice *d) {
-        uint64_t priv;
+        uint64_t priv = d->located_priv;
         int r, chosen;
 
-        for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
-                d->privhead_state[i] = -ENOENT;
-        priv = locate_private_region(io, d);
-        prefetch_private_region(io, d, priv);
         r = read_privhead(io, d, LDM_PRIVHEAD_COPY_2047, priv_offset(d, priv, LDM_PRIVHEAD_REL_A), priv);
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r;
@@ -297,13 +297,9 @@ static int probe_tocs(LdmIo *io, LdmDevice *d) {
         return 0;
 }
 
-/* Reads the first MIN(region size, max_read) bytes of a region that must lie on the device;
- * *ret_size is the size of the whole region. */
-static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint64_t max_read,
-                       uint8_t **ret, size_t *ret_size, uint64_t *ret_offset) {
-        uint64_t off = ldm_device_rel_offset(d, rg->start), len, n;
-        _cleanup_free_ uint8_t *buf = NULL;
-        int r;
+/* Where a region the TOCBLOCK names lies: byte offset and size; it must lie on the device. */
+static int region_place(LdmDevice *d, const LdmTocRegion *rg, uint64_t *ret_offset, uint64_t *ret_size) {
+        uint64_t off = ldm_device_rel_offset(d, rg->start), len;
 
         if (mul_u64_overflow(rg->size, d->sector_size, &len) || len > SIZE_MAX ||
             off > d->size || d->size - off < len)
@@ -311,6 +307,22 @@ static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint64_t
                 return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path,
                                           ldm_device_rel_offset(d, toc_rel[d->toc_used]) + 0x24 + 34 * (rg - d->toc.regions) + 0x0A,
                                           "region \"%s\" (%" PRIu64 "+%" PRIu64 " sectors) leaves the device", rg->name, rg->start, rg->size) ?: -EBADMSG;
+        *ret_offset = off;
+        *ret_size = len;
+        return 0;
+}
+
+/* Reads the first MIN(region size, max_read) bytes of a region that must lie on the device;
+ * *ret_size is the size of the whole region. */
+static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint64_t max_read,
+                       uint8_t **ret, size_t *ret_size, uint64_t *ret_offset) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        uint64_t off, len, n;
+        int r;
+
+        r = region_place(d, rg, &off, &len);
+        if (r < 0)
+                return r;
         n = MIN(len, max_read);
         buf = malloc(n ? n : 1);
         if (!buf)
@@ -324,28 +336,53 @@ static int read_region(LdmIo *io, LdmDevice *d, const LdmTocRegion *rg, uint64_t
         return 0;
 }
 
-/* A light probe first reads only the head of the config region (see
- * ldm_database_parse_head()); 0 when that was the whole database, -EAGAIN to read it all. */
+/* How far a light probe reads into the config region before it gives up on the head and
+ * reads the whole region: the records of most packs sit in the first 16 KiB (~120 slots), a
+ * big pack's in the first 64 KiB; each step is one more round trip, the whole region ~740 KiB. */
+static const size_t config_head_steps[] = { LDM_DEVICE_CONFIG_HEAD_FIRST, LDM_DEVICE_CONFIG_HEAD };
+
+/* A light probe first reads only a head of the config region (see ldm_database_parse_head()),
+ * in the steps above; 0 when a head was the whole database, -EAGAIN to read it all. */
 static int probe_database_head(LdmIo *io, LdmDevice *d, uint64_t *ret_config_off) {
-        _cleanup_free_ uint8_t *config = NULL, *log = NULL;
-        size_t config_size, log_size;
-        uint64_t log_off;
+        _cleanup_free_ uint8_t *config = NULL;
+        uint8_t log[LDM_DATABASE_LOG_PARSED];
+        uint64_t config_size, log_off, log_size, log_read;
+        size_t have = 0;
         int r;
 
-        /* The KLOG pages come in while the config head is read. */
-        ldm_io_prefetch(io, ldm_device_rel_offset(d, d->toc.regions[1].start), LDM_DATABASE_LOG_PARSED);
-        r = read_region(io, d, &d->toc.regions[0], LDM_DEVICE_CONFIG_HEAD, &config, &config_size,
-                        ret_config_off);
+        r = region_place(d, &d->toc.regions[0], ret_config_off, &config_size);
         if (r < 0)
                 return r;
         if (config_size <= LDM_DEVICE_CONFIG_HEAD)
                 return -EAGAIN; /* a region this small is simply parsed whole */
-        r = read_region(io, d, &d->toc.regions[1], LDM_DATABASE_LOG_PARSED, &log, &log_size, &log_off);
+        r = region_place(d, &d->toc.regions[1], &log_off, &log_size);
         if (r < 0)
                 return r;
-        return ldm_database_parse_head(TAKE_PTR(config), LDM_DEVICE_CONFIG_HEAD, config_size,
-                                       TAKE_PTR(log), log_size, d->path, *ret_config_off,
-                                       log_off, &d->db);
+        log_read = MIN(log_size, (uint64_t) sizeof(log));
+        /* Where Windows puts it, the KLOG is in flight already (prefetch_private_region()). */
+        ldm_io_prefetch(io, log_off, log_read);
+        for (size_t i = 0; i < ELEMENTSOF(config_head_steps); i++) {
+                size_t step = config_head_steps[i];
+                uint8_t *grown = realloc(config, step);
+
+                if (!grown)
+                        return -ENOMEM;
+                config = grown;
+                r = ldm_io_pread(io, config + have, step - have, *ret_config_off + have);
+                if (r < 0)
+                        return r;
+                have = step;
+                if (i == 0) {
+                        r = ldm_io_pread(io, log, log_read, log_off);
+                        if (r < 0)
+                                return r;
+                }
+                r = ldm_database_parse_head(config, have, config_size, log, log_size, d->path,
+                                            *ret_config_off, log_off, &d->db);
+                if (r != -EAGAIN)
+                        return r;
+        }
+        return -EAGAIN;
 }
 
 static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
@@ -401,7 +438,7 @@ static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         return 0;
 }
 
-int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err) {
+int ldm_device_probe_begin(LdmIo *io, LdmDevice **ret, LdmDiag *err) {
         _cleanup_(ldm_device_freep) LdmDevice *d = NULL;
         int r;
 
@@ -416,9 +453,9 @@ int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, Ld
         d->devnum = ldm_io_devnum(io);
         d->db_state = -ENODATA;
 
-        /* The MBR, the GPT header and entry array, the MBR disks' PRIVHEAD at LBA 6: one
-         * round trip to the disk for what the label and the private region's place need. */
-        ldm_io_prefetch(io, 0, 34 * (uint64_t) d->sector_size);
+        /* A caller that hinted the label area already (ldm_device_probe_batch()) costs the
+         * kernel a look at pages in flight; one that did not gets one round trip for it. */
+        ldm_device_prefetch_label(io);
         /* No device for a disk whose GPT cannot be read: nothing says it is LDM at all, so
          * the diagnosis goes to the caller alone. */
         r = ldm_label_read(io, &d->label, err);
@@ -427,17 +464,46 @@ int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, Ld
         if (d->label.gpt_backup_used)
                 add_diag(d, &d->label.gpt_primary_diag);
 
+        /* locate_private_region() reads an MBR disk's LBA-6 copy; finish reads the rest. */
+        for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
+                d->privhead_state[i] = -ENOENT;
+        d->located_priv = locate_private_region(io, d);
+        prefetch_private_region(io, d, d->located_priv);
+
+        *ret = TAKE_PTR(d);
+        return 1;
+}
+
+int ldm_device_probe_finish(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
+        int r;
+
         r = probe_privheads(io, d);
         if (r == 0)
                 r = probe_tocs(io, d);
         if (r == 0)
                 r = probe_database(io, d, flags);
-        if (r < 0 && r != -EBADMSG && r != -ENOENT && r != -ENOMEM)
-                return r; /* an I/O error: the device cannot be read */
-        if (r == -ENOMEM)
-                return r;
+        if (r < 0 && r != -EBADMSG && r != -ENOENT)
+                return r; /* an I/O error (the device cannot be read) or -ENOMEM */
         d->db_state = r;
+        return 0;
+}
 
+void ldm_device_prefetch_label(LdmIo *io) {
+        /* The MBR, the GPT header and entry array, the MBR disks' PRIVHEAD at LBA 6: one
+         * round trip to the disk for what the label and the private region's place need. */
+        ldm_io_prefetch(io, 0, 34 * (uint64_t) ldm_io_logical_sector_size(io));
+}
+
+int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err) {
+        _cleanup_(ldm_device_freep) LdmDevice *d = NULL;
+        int r;
+
+        r = ldm_device_probe_begin(io, &d, err);
+        if (r <= 0)
+                return r;
+        r = ldm_device_probe_finish(io, d, flags);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(d);
         return 1;
 }

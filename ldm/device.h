@@ -42,6 +42,7 @@ typedef struct LdmDevice {
         LdmPrivhead privheads[_LDM_PRIVHEAD_COPY_MAX];
         LdmPrivheadCopy privhead_used;
         LdmPrivhead privhead;      /* = privheads[privhead_used] */
+        uint64_t located_priv;     /* where the probe looked for the private region (LBA) */
 
         int toc_state[_LDM_TOC_SLOT_MAX];
         LdmTocblock tocs[_LDM_TOC_SLOT_MAX];
@@ -62,17 +63,23 @@ typedef struct LdmDevice {
 typedef enum LdmProbeFlags {
         /* The database keeps no raw config/log region (LDM_DATABASE_NO_RAW): for readers that
          * never write, such as the daemon. Only the head of the config region is read
-         * (LDM_DEVICE_CONFIG_HEAD bytes) when it holds the whole database, else all of it
-         * (ldm_database_parse_head()); it is parsed, hashed and freed at once. Of the log
+         * (LDM_DEVICE_CONFIG_HEAD_FIRST bytes, else LDM_DEVICE_CONFIG_HEAD) when it holds the
+         * whole database, else all of it (ldm_database_parse_head()); it is parsed, hashed and
+         * freed at once. Of the log
          * region only the KLOG pages parsing needs are read (LDM_DATABASE_LOG_PARSED bytes).
          * So a read error, or a difference between copies, in the unused slots after the
          * head or in the rest of the log goes unnoticed: full probes see them. */
         LDM_PROBE_NO_RAW = 1 << 0,
 } LdmProbeFlags;
 
-/* 512 slots: the records of any pack made by Windows or mkldm that we have seen sit in the
- * first hundred. */
+/* The heads a light probe reads (LDM_PROBE_NO_RAW), first the short one, then the long one if
+ * the short one did not hold the database: 128 and 512 slots. The records of the packs made by
+ * Windows or mkldm that we have seen sit in the first hundred slots. */
+#define LDM_DEVICE_CONFIG_HEAD_FIRST (16u * 1024u)
 #define LDM_DEVICE_CONFIG_HEAD (64u * 1024u)
+/* Where Windows (and mkldm) start the log region, in sectors from the private region's
+ * start (spec §12): probes prefetch its KLOG pages there before a TOCBLOCK has said so. */
+#define LDM_DEVICE_LOG_REL 1498u
 
 /* Probes path. Returns 1 with *ret set for an LDM disk (even one whose database is damaged:
  * see db/db_state and diags), 0 for a disk that is not LDM, negative errno when it cannot be
@@ -87,6 +94,26 @@ int ldm_device_probe_io_flags(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret);
  * GPT whose primary and backup headers are both bad) *err says what is wrong, and where. */
 int ldm_device_probe_diag(const char *path, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err);
 int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err);
+/* ldm_device_probe_io_diag() in two halves, for callers that probe many disks and want the
+ * reads of all of them in flight at once (ldm_device_probe_batch()). begin reads the
+ * partition table, locates the private region and names its places to the I/O layer
+ * (ldm_io_prefetch()) without waiting for them: 1 with *ret set for an LDM disk, 0 not LDM,
+ * negative errno as the probe. finish reads and parses those places into d: 0, or negative
+ * errno when the device cannot be read (d is then to be freed, not used). */
+int ldm_device_probe_begin(LdmIo *io, LdmDevice **ret, LdmDiag *err);
+int ldm_device_probe_finish(LdmIo *io, LdmDevice *d, LdmProbeFlags flags);
+/* Names the label area (MBR, GPT header and entries, LBA 6) to the I/O layer: a hint. */
+void ldm_device_prefetch_label(LdmIo *io);
+
+/* Probes paths[0..n), like ldm_device_probe_diag() each (verdicts[i], devices[i] (NULL
+ * unless verdicts[i] is 1), diags[i]), on the calling thread, with their reads overlapped:
+ * all are opened and their label areas hinted, then each label is read and its private
+ * region hinted, then each is probed to the end. n disks then wait on about as many round
+ * trips as one. At most LDM_PROBE_BATCH_MAX paths (that many fds are open at once). */
+#define LDM_PROBE_BATCH_MAX 64u
+int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,
+                           LdmDevice **devices, LdmDiag *diags);
+
 LdmDevice *ldm_device_free(LdmDevice *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDevice *, ldm_device_free);
 

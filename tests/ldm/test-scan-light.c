@@ -5,10 +5,13 @@
  * light probe (LDM_PROBE_NO_RAW, what ldmd uses) against a full one on every real image, and
  * the scan's choice of authority by config hash: a copy whose config region differs in one
  * byte of an unused slot is still named (by a light scan when the slot is in the head it
- * reads); a record after that head makes the light probe read the whole region. */
+ * reads); a record after that head makes the light probe read the whole region; a batch of
+ * probes (ldm_device_probe_batch()) answers as the probes one by one. */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crc32.h"
 #include "device.h"
@@ -102,10 +105,10 @@ static void test_light_probe(void) {
                 g_assert_cmpuint(light->db->config_size, ==, full->db->config_size);
                 g_assert_cmpuint(light->db->log_size, ==, full->db->log_size);
                 g_assert_cmphex(full->db->config_hash, ==, hash64(full->db->config, full->db->config_size));
-                /* The real packs' records all sit in the head a light probe reads. */
+                /* The real packs' records all sit in the short head a light probe reads first. */
                 g_assert_cmpuint(full->db->config_hashed, ==, full->db->config_size);
-                g_assert_cmpuint(light->db->config_hashed, ==, LDM_DEVICE_CONFIG_HEAD);
-                g_assert_cmphex(light->db->config_hash, ==, hash64(full->db->config, LDM_DEVICE_CONFIG_HEAD));
+                g_assert_cmpuint(light->db->config_hashed, ==, LDM_DEVICE_CONFIG_HEAD_FIRST);
+                g_assert_cmphex(light->db->config_hash, ==, hash64(full->db->config, LDM_DEVICE_CONFIG_HEAD_FIRST));
                 g_assert_cmpuint(light->effective_committed, ==, full->effective_committed);
                 g_assert_cmpuint(light->db->n_records, ==, full->db->n_records);
                 for (size_t k = 0; k < full->db->n_records; k++) {
@@ -193,6 +196,61 @@ static char **copy_all(const char *dir) {
         return paths;
 }
 
+/* ldm_device_probe_batch() gives each path what a probe of it alone gives: every real image,
+ * a file that is no disk at all, one that does not exist, and one whose GPT is unreadable
+ * (its diagnosis goes to diags[i]), in one batch. */
+static void test_probe_batch(void) {
+        g_autofree char *dir = test_tmpdir();
+        g_auto(GStrv) real = copy_all(dir);
+        size_t n_real = g_strv_length(real), n = n_real + 3;
+        g_autofree char **paths = g_new0(char *, n + 1);
+        g_autofree char *zero = g_build_filename(dir, "zero.img", NULL);
+        g_autofree char *absent = g_build_filename(dir, "absent.img", NULL);
+        g_autofree char *badgpt = g_build_filename(dir, "bad-gpt.img", NULL);
+        g_autofree int *verdicts = g_new0(int, n);
+        g_autofree LdmDevice **devices = g_new0(LdmDevice *, n);
+        g_autofree LdmDiag *diags = g_new0(LdmDiag, n);
+        uint8_t sector[512] = { [510] = 0x55, [511] = 0xAA, [450] = 0xEE };
+
+        /* A protective MBR and no GPT header behind it, nor at the end. */
+        g_assert_true(g_file_set_contents(zero, "", 0, NULL));
+        g_assert_cmpint(truncate(zero, 4 << 20), ==, 0);
+        g_assert_true(g_file_set_contents(badgpt, (const char *) sector, sizeof(sector), NULL));
+        g_assert_cmpint(truncate(badgpt, 4 << 20), ==, 0);
+        for (size_t i = 0; i < n_real; i++)
+                paths[i] = real[i];
+        paths[n_real] = zero;
+        paths[n_real + 1] = absent;
+        paths[n_real + 2] = badgpt;
+
+        g_assert_cmpint(ldm_device_probe_batch(paths, n, LDM_PROBE_NO_RAW, verdicts, devices, diags), ==, 0);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(ldm_device_freep) LdmDevice *alone = NULL, *batched = devices[i];
+                LdmDiag why = {};
+                int r = ldm_device_probe_diag(paths[i], LDM_PROBE_NO_RAW, &alone, &why);
+
+                g_assert_cmpint(verdicts[i], ==, r);
+                g_assert_true((batched != NULL) == (r == 1));
+                if (r == -EBADMSG) {
+                        g_assert_cmpstr(diags[i].structure, ==, why.structure);
+                        g_assert_cmpuint(diags[i].offset, ==, why.offset);
+                        g_assert_cmpstr(diags[i].message, ==, why.message);
+                }
+                if (r != 1)
+                        continue;
+                g_assert_cmpint(batched->db_state, ==, alone->db_state);
+                g_assert_cmpuint(batched->located_priv, ==, alone->located_priv);
+                g_assert_cmpuint(batched->db->n_records, ==, alone->db->n_records);
+                g_assert_cmphex(batched->db->config_hash, ==, alone->db->config_hash);
+                assert_same_diags(&batched->diags, &alone->diags);
+        }
+        g_assert_cmpint(verdicts[n_real], ==, 0);
+        g_assert_cmpint(verdicts[n_real + 1], ==, -ENOENT);
+        g_assert_cmpint(verdicts[n_real + 2], ==, -EBADMSG);
+        g_assert_cmpstr(diags[n_real + 2].structure, ==, "GPT");
+        g_assert_cmpint(ldm_device_probe_batch(paths, LDM_PROBE_BATCH_MAX + 1, 0, verdicts, devices, diags), ==, -E2BIG);
+}
+
 /* The absolute offset of the last unused slot below `below`. */
 static uint64_t last_unused_slot(const LdmDevice *d, uint32_t below) {
         for (uint32_t k = MIN(below, d->db->vmdb.n_slots) - 1; k > 4; k--) {
@@ -221,7 +279,7 @@ static void test_config_differs(gconstpointer data) {
         uint8_t byte;
 
         g_assert_cmpint(ldm_device_probe(vpath, &d), ==, 1);
-        off = last_unused_slot(d, in_head ? LDM_DEVICE_CONFIG_HEAD / d->db->vmdb.vblk_size : UINT32_MAX) + 40;
+        off = last_unused_slot(d, in_head ? LDM_DEVICE_CONFIG_HEAD_FIRST / d->db->vmdb.vblk_size : UINT32_MAX) + 40;
         byte = d->db->config[off - ldm_device_rel_offset(d, d->toc.regions[0].start)] ^ 0x5A;
         write_at(vpath, off, &byte, 1);
 
@@ -249,10 +307,12 @@ static void test_config_differs(gconstpointer data) {
         }
 }
 
-/* A record moved to a slot after the head (a database Windows has grown and shrunk again):
- * the head no longer holds every record the VMDB counts, so the light probe reads the whole
- * region and finds the same records as a full probe. */
-static void test_record_after_head(void) {
+/* A record moved to a slot after the short head (a database Windows has grown and shrunk
+ * again): that head no longer holds every record the VMDB counts, so the light probe reads on,
+ * the long head when the slot lies in it (data 1), else the whole region (data 0), and finds
+ * the same records as a full probe. */
+static void test_record_after_head(gconstpointer data) {
+        bool in_long_head = GPOINTER_TO_INT(data);
         static const char *victim = "ldm-2008r2-raid5-1.img";
         g_autofree char *dir = test_tmpdir();
         g_auto(GStrv) paths = copy_all(dir);
@@ -271,8 +331,8 @@ static void test_record_after_head(void) {
                 if (before->db->records[i].n_fragments == 1 && before->db->records[i].type == LDM_RECORD_VOLUME)
                         moved = &before->db->records[i];
         g_assert_nonnull(moved);
-        to = last_unused_slot(before, UINT32_MAX);
-        g_assert_cmpuint(to - region, >=, LDM_DEVICE_CONFIG_HEAD);
+        to = last_unused_slot(before, in_long_head ? LDM_DEVICE_CONFIG_HEAD / size : UINT32_MAX);
+        g_assert_cmpuint(to - region, >=, in_long_head ? LDM_DEVICE_CONFIG_HEAD_FIRST : LDM_DEVICE_CONFIG_HEAD);
 
         /* The record's slot, renumbered, goes to the free one; its old slot becomes free. */
         memcpy(slot, before->db->config + (size_t) moved->slots[0] * size, size);
@@ -285,8 +345,13 @@ static void test_record_after_head(void) {
         g_assert_cmpint(ldm_device_probe_flags(vpath, LDM_PROBE_NO_RAW, &light), ==, 1);
         g_assert_cmpint(full->db_state, ==, 0);
         g_assert_cmpint(light->db_state, ==, 0);
-        g_assert_cmpuint(light->db->config_hashed, ==, light->db->config_size);
-        g_assert_cmphex(light->db->config_hash, ==, full->db->config_hash);
+        if (in_long_head) {
+                g_assert_cmpuint(light->db->config_hashed, ==, LDM_DEVICE_CONFIG_HEAD);
+                g_assert_cmphex(light->db->config_hash, ==, hash64(full->db->config, LDM_DEVICE_CONFIG_HEAD));
+        } else {
+                g_assert_cmpuint(light->db->config_hashed, ==, light->db->config_size);
+                g_assert_cmphex(light->db->config_hash, ==, full->db->config_hash);
+        }
         g_assert_cmpuint(light->db->n_records, ==, before->db->n_records);
         g_assert_cmpuint(full->db->n_records, ==, before->db->n_records);
         g_assert_nonnull(ldm_database_find(light->db, moved->id));
@@ -298,9 +363,11 @@ int main(int argc, char **argv) {
         g_test_add_func("/scan-light/crc32", test_crc32);
         g_test_add_func("/scan-light/hash64", test_hash64);
         g_test_add_func("/scan-light/light-probe", test_light_probe);
+        g_test_add_func("/scan-light/probe-batch", test_probe_batch);
         g_test_add_func("/scan-light/light-scan", test_light_scan);
         g_test_add_data_func("/scan-light/config-differs/in-head", GINT_TO_POINTER(true), test_config_differs);
         g_test_add_data_func("/scan-light/config-differs/after-head", GINT_TO_POINTER(false), test_config_differs);
-        g_test_add_func("/scan-light/record-after-head", test_record_after_head);
+        g_test_add_data_func("/scan-light/record-after-head/in-long-head", GINT_TO_POINTER(1), test_record_after_head);
+        g_test_add_data_func("/scan-light/record-after-head/after-long-head", GINT_TO_POINTER(0), test_record_after_head);
         return g_test_run();
 }
