@@ -360,7 +360,8 @@ static int probe_database_head(LdmIo *io, LdmDevice *d, uint64_t *ret_config_off
                 return r;
         log_read = MIN(log_size, (uint64_t) sizeof(log));
         /* Where Windows puts it, the KLOG is in flight already (prefetch_private_region()). */
-        ldm_io_prefetch(io, log_off, log_read);
+        if (d->toc.regions[1].start != LDM_DEVICE_LOG_REL)
+                ldm_io_prefetch(io, log_off, log_read);
         for (size_t i = 0; i < ELEMENTSOF(config_head_steps); i++) {
                 size_t step = config_head_steps[i];
                 uint8_t *grown = realloc(config, step);
@@ -453,9 +454,6 @@ int ldm_device_probe_begin(LdmIo *io, LdmDevice **ret, LdmDiag *err) {
         d->devnum = ldm_io_devnum(io);
         d->db_state = -ENODATA;
 
-        /* A caller that hinted the label area already (ldm_device_probe_batch()) costs the
-         * kernel a look at pages in flight; one that did not gets one round trip for it. */
-        ldm_device_prefetch_label(io);
         /* No device for a disk whose GPT cannot be read: nothing says it is LDM at all, so
          * the diagnosis goes to the caller alone. */
         r = ldm_label_read(io, &d->label, err);
@@ -498,6 +496,7 @@ int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, Ld
         _cleanup_(ldm_device_freep) LdmDevice *d = NULL;
         int r;
 
+        ldm_device_prefetch_label(io);
         r = ldm_device_probe_begin(io, &d, err);
         if (r <= 0)
                 return r;

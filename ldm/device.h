@@ -96,9 +96,10 @@ int ldm_device_probe_diag(const char *path, LdmProbeFlags flags, LdmDevice **ret
 int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err);
 /* ldm_device_probe_io_diag() in two halves, for callers that probe many disks and want the
  * reads of all of them in flight at once (ldm_device_probe_batch()). begin reads the
- * partition table, locates the private region and names its places to the I/O layer
- * (ldm_io_prefetch()) without waiting for them: 1 with *ret set for an LDM disk, 0 not LDM,
- * negative errno as the probe. finish reads and parses those places into d: 0, or negative
+ * partition table (hint it first with ldm_device_prefetch_label(), for every disk of the
+ * batch, so that they all come in one round trip), locates the private region and names its
+ * places to the I/O layer (ldm_io_prefetch()) without waiting for them: 1 with *ret set for
+ * an LDM disk, 0 not LDM, negative errno as the probe. finish reads and parses those places into d: 0, or negative
  * errno when the device cannot be read (d is then to be freed, not used). */
 int ldm_device_probe_begin(LdmIo *io, LdmDevice **ret, LdmDiag *err);
 int ldm_device_probe_finish(LdmIo *io, LdmDevice *d, LdmProbeFlags flags);
