@@ -36,6 +36,7 @@ daemon-images:$here/run-daemon.sh $build 5 images
 xor:$here/run-xor.sh $build 11
 repair:$here/run-repair.sh $build 1024 3
 repair-ram:$here/run-repair.sh $build 1024 5 /dev/shm
+repair-disks:$here/run-repair.sh $build 1024 3 /var/tmp 150
 querystatus:$here/querystatus-bench.sh $build 512 16 10"
 # Done for issue 6: xor (ldm/xor.h vs ISA-L xor_gen), repair (Recover's data phase in
 # process, mirror resync and RAID-5 column rebuild vs dd O_DIRECT bs=4M), querystatus

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Recover's data phase against dd between the same devices. As root:
-#   bench/run-repair.sh BUILD_DIR [MIB] [ROUNDS] [DIR]
+#   bench/run-repair.sh BUILD_DIR [MIB] [ROUNDS] [DIR] [MBPS]
 # One pack of three disks made by mkldm: a MIB-MiB mirror (disks 1, 2) and a RAID-5 of three
 # columns of MIB MiB each (disks 1, 2, 3), both filled with data through the volume writer
 # (parity consistent). Each round marks mirror plex 1 (disk 2) and RAID-5 column 2 (disk 3)
@@ -20,7 +20,12 @@
 # a rebuild (reads two columns, writes one: 3 bytes moved per byte rebuilt) feels more than
 # dd (2 bytes): the last line says how many bytes per second each moved. DIR=/dev/shm puts
 # the images in RAM, where the three devices no longer share a disk (as three disks would
-# not) and the engine's own cost shows. Loop devices, not the image files themselves: ldmd works on
+# not) and the engine's own cost shows. MBPS (e.g. 150) caps each loop device at MBPS MB/s of
+# reads and MBPS MB/s of writes (the block layer's throttle, cgroup v1 blkio, reset at exit),
+# well under what their shared disk does for all three together: each then behaves as a disk
+# of its own with its own bandwidth, which is what a RAID-5 rebuild runs on in a real machine
+# (dd, which reads then writes, gets about half of it; the engine overlaps reads and writes).
+# Loop devices, not the image files themselves: ldmd works on
 # block devices (O_EXCL) and that is the path being measured; direct I/O on the loop device
 # sends O_DIRECT through to the backing file instead of caching every byte twice. The
 # images are sparse when made and fully written by the fill, so no read is of a hole.
@@ -30,10 +35,12 @@
 # to try other settings than the daemon's. Last lines: "RESULT metric ours baseline ratio
 # target" (MB/s; ratio = ours/dd) for bench/run-all.sh.
 set -eu
-build=${1:?usage: run-repair.sh BUILD_DIR [MIB] [ROUNDS] [DIR]}
+build=${1:?usage: run-repair.sh BUILD_DIR [MIB] [ROUNDS] [DIR] [MBPS]}
 mib=${2:-1024}
 rounds=${3:-3}
 imgdir=${4:-/var/tmp}
+mbps=${5:-}
+throttle=/sys/fs/cgroup/blkio/blkio.throttle
 extra=${BENCH_REPAIR_ARGS:-}
 if [ "$(id -u)" -ne 0 ]; then
         echo "$0: needs root (loop devices)" >&2
@@ -49,7 +56,18 @@ done
 
 dir=""
 loops=""
+throttled=""
+# set_throttle DEV BYTES_PER_SECOND (0: no limit)
+set_throttle() {
+        majmin=$(cat "/sys/block/${1#/dev/}/dev")
+        echo "$majmin $2" >"$throttle.read_bps_device"
+        echo "$majmin $2" >"$throttle.write_bps_device"
+}
 cleanup() {
+        for dev in $throttled; do
+                set_throttle "$dev" 0 || echo "warning: could not lift the throttle of $dev" >&2
+        done
+        throttled=""
         for dev in $loops; do
                 losetup -d "$dev" 2>/dev/null || echo "warning: could not detach $dev" >&2
         done
@@ -82,6 +100,15 @@ t0=$(now)
 sync
 echo 3 >/proc/sys/vm/drop_caches
 echo "fill: $(echo "$t0 $(now)" | awk '{ printf "%.1f s", $2 - $1 }') for $((3 * mib)) MiB of volume data"
+# After the fill, which would otherwise take minutes.
+if [ -n "$mbps" ]; then
+        [ -w "$throttle.read_bps_device" ] || { echo "$0: no cgroup v1 blkio throttle here ($throttle.*): cannot cap the devices" >&2; exit 77; }
+        for dev in "$@"; do
+                set_throttle "$dev" $((mbps * 1000000))
+                throttled="$throttled $dev"
+        done
+        echo "each device capped at $mbps MB/s read and $mbps MB/s write"
+fi
 
 damage() {
         "$tool" stale-plex BenchMirror 1 "$@"
@@ -162,5 +189,6 @@ echo "bytes moved per second (read + written): mirror ours $(echo "$om" | awk '{
      "dd $(echo "$dc" | awk '{ printf "%.0f", 2 * $1 / 1e6 }') MB/s"
 sfx=""
 [ "$imgdir" = /var/tmp ] || sfx="-$(basename "$imgdir")"
+[ -z "$mbps" ] || sfx="$sfx-cap${mbps}"
 echo "$om $dm" | awk -v m="resync-mirror-${mib}MiB${sfx}-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=1.0\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
 echo "$oc $dc" | awk -v m="rebuild-raid5-3col-${mib}MiB${sfx}-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=0.9\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
