@@ -110,8 +110,9 @@ void ldm_device_prefetch_label(LdmIo *io);
  * unless verdicts[i] is 1), diags[i]), on the calling thread, with their reads overlapped:
  * all are opened and their label areas hinted, then each label is read and its private
  * region hinted, then each is probed to the end. n disks then wait on about as many round
- * trips as one. At most LDM_PROBE_BATCH_MAX paths (that many fds are open at once). */
-#define LDM_PROBE_BATCH_MAX 64u
+ * trips as one. At most LDM_PROBE_BATCH_MAX paths: that many fds are open at once, per thread
+ * that calls this (ldmd: 8 threads, 128 fds at most, well under the 1024 a service gets). */
+#define LDM_PROBE_BATCH_MAX 16u
 int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,
                            LdmDevice **devices, LdmDiag *diags);
 

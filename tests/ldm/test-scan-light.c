@@ -223,7 +223,10 @@ static void test_probe_batch(void) {
         paths[n_real + 1] = absent;
         paths[n_real + 2] = badgpt;
 
-        g_assert_cmpint(ldm_device_probe_batch(paths, n, LDM_PROBE_NO_RAW, verdicts, devices, diags), ==, 0);
+        /* In batches of the largest size, the last one shorter. */
+        for (size_t i = 0; i < n; i += LDM_PROBE_BATCH_MAX)
+                g_assert_cmpint(ldm_device_probe_batch(paths + i, MIN(n - i, (size_t) LDM_PROBE_BATCH_MAX),
+                                                       LDM_PROBE_NO_RAW, verdicts + i, devices + i, diags + i), ==, 0);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(ldm_device_freep) LdmDevice *alone = NULL, *batched = devices[i];
                 LdmDiag why = {};
