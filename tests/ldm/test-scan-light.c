@@ -254,6 +254,56 @@ static void test_probe_batch(void) {
         g_assert_cmpint(ldm_device_probe_batch(paths, LDM_PROBE_BATCH_MAX + 1, 0, verdicts, devices, diags), ==, -E2BIG);
 }
 
+/* Fails every read of one path at or after one offset: a disk that goes bad under a batch. */
+typedef struct ReadFault {
+        const char *path;
+        uint64_t from;
+} ReadFault;
+
+static int read_fault_hook(void *userdata, LdmIo *io, LdmIoOp op, uint64_t offset, const void *buf,
+                           size_t len) {
+        const ReadFault *f = userdata;
+
+        (void) buf;
+        (void) len;
+        if (op == LDM_IO_OP_READ && offset >= f->from && strcmp(ldm_io_path(io), f->path) == 0)
+                return -EIO;
+        return 0;
+}
+
+/* A read error of one disk in a batch, in the label (the first pass) or in the private
+ * region (the last): that disk's verdict is -EIO and it has no device; its neighbours are
+ * probed as if it were not there. */
+static void test_probe_batch_read_error(gconstpointer data) {
+        uint64_t from = GPOINTER_TO_SIZE(data);
+        g_autofree char *dir = test_tmpdir();
+        g_auto(GStrv) paths = copy_all(dir);
+        size_t n = MIN(g_strv_length(paths), (size_t) LDM_PROBE_BATCH_MAX), victim = n / 2;
+        int verdicts[LDM_PROBE_BATCH_MAX];
+        LdmDevice *devices[LDM_PROBE_BATCH_MAX];
+        LdmDiag diags[LDM_PROBE_BATCH_MAX] = {};
+        ReadFault fault = { .path = paths[victim], .from = from };
+
+        ldm_io_set_fault_hook(read_fault_hook, &fault);
+        g_assert_cmpint(ldm_device_probe_batch(paths, n, LDM_PROBE_NO_RAW, verdicts, devices, diags), ==, 0);
+        ldm_io_set_fault_hook(NULL, NULL);
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(ldm_device_freep) LdmDevice *alone = NULL, *batched = devices[i];
+
+                if (i == victim) {
+                        g_assert_cmpint(verdicts[i], ==, -EIO);
+                        g_assert_null(batched);
+                        continue;
+                }
+                g_assert_cmpint(verdicts[i], ==, 1);
+                g_assert_cmpint(ldm_device_probe_flags(paths[i], LDM_PROBE_NO_RAW, &alone), ==, 1);
+                g_assert_cmpint(batched->db_state, ==, 0);
+                g_assert_cmphex(batched->db->config_hash, ==, alone->db->config_hash);
+                assert_same_diags(&batched->diags, &alone->diags);
+        }
+}
+
 /* The absolute offset of the last unused slot below `below`. */
 static uint64_t last_unused_slot(const LdmDevice *d, uint32_t below) {
         for (uint32_t k = MIN(below, d->db->vmdb.n_slots) - 1; k > 4; k--) {
@@ -367,6 +417,9 @@ int main(int argc, char **argv) {
         g_test_add_func("/scan-light/hash64", test_hash64);
         g_test_add_func("/scan-light/light-probe", test_light_probe);
         g_test_add_func("/scan-light/probe-batch", test_probe_batch);
+        g_test_add_data_func("/scan-light/probe-batch/read-error-label", GSIZE_TO_POINTER(0), test_probe_batch_read_error);
+        g_test_add_data_func("/scan-light/probe-batch/read-error-private", GSIZE_TO_POINTER(1u << 20),
+                             test_probe_batch_read_error);
         g_test_add_func("/scan-light/light-scan", test_light_scan);
         g_test_add_data_func("/scan-light/config-differs/in-head", GINT_TO_POINTER(true), test_config_differs);
         g_test_add_data_func("/scan-light/config-differs/after-head", GINT_TO_POINTER(false), test_config_differs);
