@@ -59,9 +59,11 @@ static bool prober_should_quit(Prober *p) {
  * round trip to its disk. Each worker probes a batch of disks with their reads overlapped
  * (ldm_device_probe_batch()), and the workers run side by side: a shelf of disks then takes
  * the time of a few round trips, and the CPU part of parsing spreads over the cores. 64 loop
- * devices, cold, in process: 4 threads 22–26 ms, 8: 19–20 ms, 16: 18 ms before batches; idle
- * RSS with 16 was ~0.5 MiB more than with 4 (thread arenas and stacks), see
- * bench/RESULTS.md. Each thread holds a 64 KiB config head while it parses. */
+ * devices, cold, direct-I/O loops, in process: before batches 4 threads 22–26 ms, 8: 19–20
+ * ms, 16: 18 ms; with batches, 8 threads: 10.5–13.3 ms (2 and 4 were no faster). Idle RSS
+ * with 16 threads was ~0.5 MiB more than with 4 (thread arenas and stacks), see
+ * bench/RESULTS.md. Each thread holds a 16 KiB config head while it parses (64 KiB for a pack
+ * whose records outgrow it). */
 #define PROBE_THREADS 8
 
 typedef struct ProbeWork {
