@@ -411,9 +411,10 @@ static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
                                             d->path, config_off, log_off,
                                             flags & LDM_PROBE_NO_RAW ? LDM_DATABASE_NO_RAW : 0,
                                             &d->db, &err);
+                if (r == -EBADMSG)
+                        add_diag(d, &err);
         }
-        if (r == -EBADMSG)
-                add_diag(d, &err);
+        /* The head's own rejections (a region off the device) are in d->diags already. */
         if (r < 0)
                 return r;
 

@@ -254,6 +254,34 @@ static void test_probe_batch(void) {
         g_assert_cmpint(ldm_device_probe_batch(paths, LDM_PROBE_BATCH_MAX + 1, 0, verdicts, devices, diags), ==, -E2BIG);
 }
 
+/* A disk cut short inside its config region (only the LBA-6 PRIVHEAD and the first TOCBLOCKs
+ * left): the light probe names the region that leaves the device exactly as the full probe
+ * does, once, and nothing else. */
+static void test_light_probe_cut_short(void) {
+        static const char *victim = "ldm-2003r2-simple-1.img";
+        g_autofree char *dir = test_tmpdir();
+        g_auto(GStrv) paths = copy_all(dir);
+        g_autofree char *vpath = g_build_filename(dir, victim, NULL);
+        _cleanup_(ldm_device_freep) LdmDevice *before = NULL, *full = NULL, *light = NULL;
+        size_t found = 0;
+
+        g_assert_cmpint(ldm_device_probe(vpath, &before), ==, 1);
+        g_assert_cmpint(before->label.type, ==, LDM_LABEL_MBR);
+        g_assert_cmpint(truncate(vpath, (off_t) ldm_device_rel_offset(before, 1000)), ==, 0);
+
+        g_assert_cmpint(ldm_device_probe(vpath, &full), ==, 1);
+        g_assert_cmpint(ldm_device_probe_flags(vpath, LDM_PROBE_NO_RAW, &light), ==, 1);
+        g_assert_cmpint(full->db_state, ==, -EBADMSG);
+        g_assert_cmpint(light->db_state, ==, -EBADMSG);
+        assert_same_diags(&full->diags, &light->diags);
+        for (size_t i = 0; i < light->diags.n_items; i++)
+                if (strstr(light->diags.items[i].message, "leaves the device")) {
+                        g_assert_cmpstr(light->diags.items[i].structure, ==, "TOCBLOCK");
+                        found++;
+                }
+        g_assert_cmpuint(found, ==, 1);
+}
+
 /* Fails every read of one path at or after one offset: a disk that goes bad under a batch. */
 typedef struct ReadFault {
         const char *path;
@@ -416,6 +444,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/scan-light/crc32", test_crc32);
         g_test_add_func("/scan-light/hash64", test_hash64);
         g_test_add_func("/scan-light/light-probe", test_light_probe);
+        g_test_add_func("/scan-light/light-probe/cut-short", test_light_probe_cut_short);
         g_test_add_func("/scan-light/probe-batch", test_probe_batch);
         g_test_add_data_func("/scan-light/probe-batch/read-error-label", GSIZE_TO_POINTER(0), test_probe_batch_read_error);
         g_test_add_data_func("/scan-light/probe-batch/read-error-private", GSIZE_TO_POINTER(1u << 20),
