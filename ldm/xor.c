@@ -9,9 +9,9 @@
  *
  * Blocks far larger than any cache (XOR_STREAM_MIN) are stored with non-temporal stores, as
  * ISA-L does: an ordinary store first reads the destination's cache line from memory (read
- * for ownership) only to overwrite it, a third more memory traffic with three sources. The
- * repair engine's pieces are smaller (a 4 MiB chunk split among the sources): what it XORs is
- * written to a disk next, and reads best from the cache. */
+ * for ownership) only to overwrite it, so with three sources five lines move where four
+ * would do. The repair engine's pieces are smaller (a 4 MiB chunk split among the sources):
+ * what it XORs is written to a disk next, and reads best from the cache. */
 
 #include <stdbool.h>
 #include <stdint.h>
