@@ -23,8 +23,9 @@
 # not) and the engine's own cost shows. MBPS (e.g. 150) caps each loop device at MBPS MB/s of
 # reads and MBPS MB/s of writes (the block layer's throttle, cgroup v1 blkio, reset at exit),
 # well under what their shared disk does for all three together: each then behaves as a disk
-# of its own with its own bandwidth, which is what a RAID-5 rebuild runs on in a real machine
-# (dd, which reads then writes, gets about half of it; the engine overlaps reads and writes).
+# of its own with its own bandwidth, which is what a RAID-5 rebuild runs on in a real machine.
+# (dd reads then writes, yet reaches the cap too: the throttle lets a direction that idled
+# catch up, which a real disk would not, so the capped comparison leans toward dd.)
 # Loop devices, not the image files themselves: ldmd works on
 # block devices (O_EXCL) and that is the path being measured; direct I/O on the loop device
 # sends O_DIRECT through to the backing file instead of caching every byte twice. The

@@ -7,7 +7,7 @@
  *       between runs), and prints the packs, devices and invalid disks it found. With
  *       --threads N the devices are probed by N threads in parallel, each taking batches of
  *       devices (ldm_device_probe_batch(): one batch per thread unless --batch N says how
- *       many; --batch 1 probes one device after the other with ldm_device_probe_flags()),
+ *       many; --batch 1 probes one device after the other, as before batches),
  *       and then grouped by one ldm_scan_build(), as ldmd's probe thread does;
  *       --light probes with LDM_PROBE_NO_RAW (no raw config/log kept, as ldmd does);
  *   scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]
@@ -90,15 +90,9 @@ typedef struct ProbeJob {
 static void *probe_worker(void *userdata) {
         ProbeJob *j = userdata;
 
-        for (size_t i; (i = atomic_fetch_add(&j->next, j->batch)) < j->n;) {
-                size_t m = MIN(j->batch, j->n - i);
-
-                if (m == 1)
-                        j->verdicts[i] = ldm_device_probe_flags(j->paths[i], j->flags, &j->devices[i]);
-                else
-                        (void) ldm_device_probe_batch(j->paths + i, m, j->flags, j->verdicts + i,
-                                                      j->devices + i, j->diags + i);
-        }
+        for (size_t i; (i = atomic_fetch_add(&j->next, j->batch)) < j->n;)
+                (void) ldm_device_probe_batch(j->paths + i, MIN(j->batch, j->n - i), j->flags,
+                                              j->verdicts + i, j->devices + i, j->diags + i);
         return NULL;
 }
 
@@ -121,9 +115,8 @@ static int scan_parallel(char **paths, size_t n, size_t threads, size_t batch, L
                 free(j.diags);
                 return -ENOMEM;
         }
-        /* As ldmd (daemon/probe.c): one batch per thread, at most LDM_PROBE_BATCH_MAX. */
-        j.batch = batch ?: MIN(MAX(DIV_ROUND_UP(n, MAX(threads, (size_t) 1)), (size_t) 1),
-                               (size_t) LDM_PROBE_BATCH_MAX);
+        /* As ldmd (daemon/probe.c) unless --batch says otherwise. */
+        j.batch = batch ?: ldm_device_probe_batch_size(n, threads);
         atomic_init(&j.next, 0);
         for (size_t i = 0; i < threads && i < ELEMENTSOF(tids); i++) {
                 if (pthread_create(&tids[n_tids], NULL, probe_worker, &j) != 0)
@@ -152,8 +145,8 @@ static int scan_parallel(char **paths, size_t n, size_t threads, size_t batch, L
 }
 
 /* One scan of every path; fills *ret_time and the counts of the last run. */
-static int scan_once(char **paths, size_t n, size_t threads, size_t batch, LdmProbeFlags flags, double *ret_time,
-                     LdmScan **ret_scan) {
+static int scan_once(char **paths, size_t n, size_t threads, size_t batch, LdmProbeFlags flags,
+                     double *ret_time, LdmScan **ret_scan) {
         LdmScan *s = NULL;
         double t = now();
         int r = threads > 0 || flags != 0 ? scan_parallel(paths, n, threads, batch, flags, &s) :

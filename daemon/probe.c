@@ -131,9 +131,7 @@ static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
         w.verdicts = r->verdicts;
         w.diags = r->diags;
         w.devices = devices;
-        /* Every worker gets one batch when the disks are few; many disks come in batches
-         * of at most LDM_PROBE_BATCH_MAX (the fds a batch holds open). */
-        w.batch = MIN(MAX(DIV_ROUND_UP(n, (size_t) PROBE_THREADS), (size_t) 1), (size_t) LDM_PROBE_BATCH_MAX);
+        w.batch = ldm_device_probe_batch_size(n, PROBE_THREADS);
         atomic_init(&w.next, 0);
         probe_all(&w);
         /* In path order, whatever order the workers finished in. */

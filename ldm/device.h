@@ -115,6 +115,9 @@ void ldm_device_prefetch_label(LdmIo *io);
 #define LDM_PROBE_BATCH_MAX 16u
 int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,
                            LdmDevice **devices, LdmDiag *diags);
+/* The batch size for n disks probed by `threads` threads: one batch each when the disks are
+ * few, batches of LDM_PROBE_BATCH_MAX when they are many; at least 1. */
+size_t ldm_device_probe_batch_size(size_t n, size_t threads);
 
 LdmDevice *ldm_device_free(LdmDevice *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDevice *, ldm_device_free);

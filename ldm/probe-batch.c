@@ -13,6 +13,12 @@
 
 #include "device.h"
 
+size_t ldm_device_probe_batch_size(size_t n, size_t threads) {
+        size_t per_thread = DIV_ROUND_UP(n, MAX(threads, (size_t) 1));
+
+        return MIN(MAX(per_thread, (size_t) 1), (size_t) LDM_PROBE_BATCH_MAX);
+}
+
 int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,
                            LdmDevice **devices, LdmDiag *diags) {
         LdmIo *ios[LDM_PROBE_BATCH_MAX] = {};

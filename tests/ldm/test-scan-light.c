@@ -252,6 +252,12 @@ static void test_probe_batch(void) {
         g_assert_cmpint(verdicts[n_real + 2], ==, -EBADMSG);
         g_assert_cmpstr(diags[n_real + 2].structure, ==, "GPT");
         g_assert_cmpint(ldm_device_probe_batch(paths, LDM_PROBE_BATCH_MAX + 1, 0, verdicts, devices, diags), ==, -E2BIG);
+        /* One batch per thread (ldmd: 8 threads), never empty, never more than the maximum. */
+        g_assert_cmpuint(ldm_device_probe_batch_size(64, 8), ==, 8);
+        g_assert_cmpuint(ldm_device_probe_batch_size(5, 8), ==, 1);
+        g_assert_cmpuint(ldm_device_probe_batch_size(0, 8), ==, 1);
+        g_assert_cmpuint(ldm_device_probe_batch_size(3, 0), ==, 3);
+        g_assert_cmpuint(ldm_device_probe_batch_size(1000, 8), ==, LDM_PROBE_BATCH_MAX);
 }
 
 /* A disk cut short inside its config region (only the LBA-6 PRIVHEAD and the first TOCBLOCKs
