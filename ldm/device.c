@@ -13,6 +13,9 @@
 #include "cursor.h"
 #include "device.h"
 
+/* A page of the page cache, which readahead counts in (see ldm_device_prefetch_label()). */
+#define LDM_LABEL_HINT_PAGE 4096u
+
 static const uint64_t toc_rel[_LDM_TOC_SLOT_MAX] = { 1, 2, 2045, 2046 };
 static const char *const privhead_copy_names[_LDM_PRIVHEAD_COPY_MAX] = {
         [LDM_PRIVHEAD_COPY_2047] = "rel 2047",
@@ -126,14 +129,20 @@ static bool privheads_agree(const LdmPrivhead *a, const LdmPrivhead *b) {
                a->config_size == b->config_size && a->log_size == b->log_size;
 }
 
+/* What a light probe reads at the private region's start: the TOCBLOCKs, the VMDB and the
+ * head of the config region after them (where Windows and mkldm put them). */
+static uint64_t config_head_hint_len(uint32_t sector_size) {
+        return 32 * (uint64_t) sector_size + LDM_DEVICE_CONFIG_HEAD_FIRST;
+}
+
 /* Names to the I/O layer what the rest of a probe reads near the private region's ends, so
- * that it reaches the disk in one round trip rather than one after the other: the TOCBLOCKs
- * and the head of the config region after them (where Windows and mkldm put it), the KLOG
- * pages at the start of the log region where Windows puts it (spec §12: rel 1498; the TOCBLOCK
- * that says so is only read after this round trip), and the PRIVHEAD and TOCBLOCK copies at
- * the end. Hints only: other layouts are read all the same, one round trip later. */
+ * that it reaches the disk in one round trip rather than one after the other: the head of
+ * the config region, the KLOG pages at the start of the log region where Windows puts it
+ * (spec §12: rel 1498; the TOCBLOCK that says so is only read after this round trip), and
+ * the PRIVHEAD and TOCBLOCK copies at the end. Hints only: other layouts are read all the
+ * same, one round trip later. */
 static void prefetch_private_region(LdmIo *io, const LdmDevice *d, uint64_t priv) {
-        ldm_io_prefetch(io, priv_offset(d, priv, 0), 32 * (uint64_t) d->sector_size + LDM_DEVICE_CONFIG_HEAD_FIRST);
+        ldm_io_prefetch(io, priv_offset(d, priv, 0), config_head_hint_len(d->sector_size));
         ldm_io_prefetch(io, priv_offset(d, priv, LDM_DEVICE_LOG_REL), LDM_DATABASE_LOG_PARSED);
         ldm_io_prefetch(io, priv_offset(d, priv, LDM_PRIVHEAD_REL_B), d->sector_size);
         ldm_io_prefetch(io, priv_offset(d, priv, toc_rel[2]), (LDM_PRIV_SIZE - toc_rel[2]) * (uint64_t) d->sector_size);
@@ -488,9 +497,18 @@ int ldm_device_probe_finish(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
 }
 
 void ldm_device_prefetch_label(LdmIo *io) {
-        /* The MBR, the GPT header and entry array, the MBR disks' PRIVHEAD at LBA 6: one
-         * round trip to the disk for what the label and the private region's place need. */
-        ldm_io_prefetch(io, 0, 34 * (uint64_t) ldm_io_logical_sector_size(io));
+        uint32_t ss = ldm_io_logical_sector_size(io);
+        uint64_t gpt_head_end = LDM_GPT_META_START * (uint64_t) ss + config_head_hint_len(ss);
+
+        /* One round trip for the MBR, the MBR disks' PRIVHEAD at LBA 6, the GPT header and
+         * entry array and, right after them where Windows puts it, a GPT disk's config head.
+         * The first page comes last: a loop device reads its image file through the file's
+         * page cache, whose readahead takes a read at the file's start, and every read after
+         * it, for a stream and ramps up to the host's read_ahead_kb (640 KiB read for these
+         * 50 KiB with 8 MiB there). Hinted last, the first page finds the rest cached and is
+         * read alone; so is the rest, read away from the start. */
+        ldm_io_prefetch(io, LDM_LABEL_HINT_PAGE, gpt_head_end - LDM_LABEL_HINT_PAGE);
+        ldm_io_prefetch(io, 0, LDM_LABEL_HINT_PAGE);
 }
 
 int ldm_device_probe_io_diag(LdmIo *io, LdmProbeFlags flags, LdmDevice **ret, LdmDiag *err) {

@@ -16,7 +16,6 @@
 #define LDM_GPT_N_ENTRIES 128u
 #define LDM_GPT_ENTRY_SIZE 128u
 #define LDM_GPT_ENTRY_SECTORS 32u             /* 128 × 128 bytes */
-#define LDM_GPT_META_START 34u                /* LDM metadata partition = private region */
 #define LDM_GPT_MSR_START (LDM_GPT_META_START + 2048u)
 
 /* MSR length Windows leaves beside the metadata partition: its 32 MiB (disks < 16 GiB) or
