@@ -16,12 +16,13 @@
  * Wait() must return S_OK; then the same clients poll the finished jobs for --idle-seconds
  * (default 3) for the "idle" baseline, and as long calling the bus daemon's own Peer.Ping
  * ("bus-ping": the same clients and bus without ldmd); finally ldmd gets SIGTERM and must
- * exit 0.
+ * exit 0. While the jobs run, one more client calls Peer.Ping at the same interval
+ * ("busy-bus-ping"): what the bus daemon and the machine cost under that load, without ldmd.
  *
  * Output, one fact per line (seconds; KiB):
  *   rss idle KIB / rss load-max KIB / hwm KIB
  *   job PATH hresult HEX seconds S bytes N
- *   latency busy|partial|idle|bus-ping calls N p50 S p99 S max S
+ *   latency busy|partial|idle|bus-ping|busy-bus-ping calls N p50 S p99 S max S
  * Not a test; exits 1 when something did not work. */
 
 #include <errno.h>
@@ -52,8 +53,8 @@
 #define VDS_S_OK 0x00000000u
 #define VDS_E_OPERATION_PENDING 0x80042409u /* MS-VDS §2.2.4 (ldm/vds.h) */
 
-typedef enum Phase { PHASE_BUSY, PHASE_PARTIAL, PHASE_IDLE, PHASE_BUS, _PHASE_MAX } Phase;
-static const char *const phase_name[_PHASE_MAX] = { "busy", "partial", "idle", "bus-ping" };
+typedef enum Phase { PHASE_BUSY, PHASE_PARTIAL, PHASE_IDLE, PHASE_BUS, PHASE_BUSY_BUS, _PHASE_MAX } Phase;
+static const char *const phase_name[_PHASE_MAX] = { "busy", "partial", "idle", "bus-ping", "busy-bus-ping" };
 
 static const char *arg_address;
 static unsigned arg_clients = 16;
@@ -71,6 +72,7 @@ typedef struct Client {
         unsigned index;
         uint32_t *hist[_PHASE_MAX];
         uint64_t calls[_PHASE_MAX];
+        bool pinger; /* calls Peer.Ping while all jobs run, into PHASE_BUSY_BUS */
         int error;
 } Client;
 
@@ -152,7 +154,11 @@ static void *client_main(void *arg) {
                 double t0 = now(), dt;
                 uint64_t us;
 
-                if (ph == PHASE_BUS) {
+                if (c->pinger && ph != PHASE_BUSY)
+                        break; /* its measure is over; the others tell when the jobs end */
+                if (c->pinger)
+                        ph = PHASE_BUSY_BUS;
+                if (ph == PHASE_BUS || ph == PHASE_BUSY_BUS) {
                         /* The bus daemon's own Peer.Ping: the same clients and bus, no ldmd. */
                         r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                                "org.freedesktop.DBus.Peer", "Ping", &e, &reply, "");
@@ -174,7 +180,7 @@ static void *client_main(void *arg) {
                 us = (uint64_t) (dt * 1e6);
                 c->hist[ph][us < HIST_US ? us : HIST_US - 1]++;
                 c->calls[ph]++;
-                if (hresult != VDS_E_OPERATION_PENDING)
+                if (!c->pinger && hresult != VDS_E_OPERATION_PENDING)
                         atomic_store(&job_done[j], true);
                 if (arg_interval_us > 0)
                         sleep_us(arg_interval_us);
@@ -183,9 +189,13 @@ static void *client_main(void *arg) {
         return NULL;
 }
 
-static int clients_start(Client *cl) {
+/* The pinger, cl[arg_clients], runs with the first set of clients only. */
+static unsigned clients_running;
+
+static int clients_start(Client *cl, bool with_pinger) {
         atomic_store(&stop_clients, false);
-        for (unsigned i = 0; i < arg_clients; i++) {
+        clients_running = arg_clients + with_pinger;
+        for (unsigned i = 0; i < clients_running; i++) {
                 int r = -pthread_create(&cl[i].thread, NULL, client_main, &cl[i]);
                 if (r < 0)
                         return r;
@@ -197,7 +207,7 @@ static int clients_stop(Client *cl) {
         int r = 0;
 
         atomic_store(&stop_clients, true);
-        for (unsigned i = 0; i < arg_clients; i++) {
+        for (unsigned i = 0; i < clients_running; i++) {
                 pthread_join(cl[i].thread, NULL);
                 if (cl[i].error < 0)
                         r = cl[i].error;
@@ -214,7 +224,7 @@ static double quantile(const Client *cl, Phase ph, uint64_t total, double q) {
         if (want >= total)
                 want = total - 1;
         for (uint64_t us = 0; us < HIST_US; us++) {
-                for (unsigned i = 0; i < arg_clients; i++)
+                for (unsigned i = 0; i <= arg_clients; i++)
                         seen += cl[i].hist[ph][us];
                 if (seen > want)
                         return (double) us / 1e6;
@@ -225,7 +235,7 @@ static double quantile(const Client *cl, Phase ph, uint64_t total, double q) {
 static void report_latency(const Client *cl, Phase ph) {
         uint64_t total = 0;
 
-        for (unsigned i = 0; i < arg_clients; i++)
+        for (unsigned i = 0; i <= arg_clients; i++)
                 total += cl[i].calls[ph];
         printf("latency %s calls %" PRIu64 " p50 %.6f p99 %.6f max %.6f\n", phase_name[ph], total,
                quantile(cl, ph, total, 0.5), quantile(cl, ph, total, 0.99), quantile(cl, ph, total, 1.0));
@@ -347,7 +357,7 @@ static int measure(sd_bus *bus, pid_t pid, char **packs, Client *cl) {
                         return r;
         }
         t0 = now();
-        r = clients_start(cl);
+        r = clients_start(cl, true);
         if (r < 0)
                 return r;
         while (!all_done() && now() - t0 < JOB_TIMEOUT_S) {
@@ -389,7 +399,7 @@ static int measure(sd_bus *bus, pid_t pid, char **packs, Client *cl) {
                 return r;
 
         /* Baseline: the same clients against the same (now finished) jobs, nothing running. */
-        r = clients_start(cl);
+        r = clients_start(cl, false);
         if (r < 0)
                 return r;
         sleep_us((long) (arg_idle_seconds * 1e6));
@@ -398,7 +408,7 @@ static int measure(sd_bus *bus, pid_t pid, char **packs, Client *cl) {
                 return r;
         /* And what the bus alone costs in the same conditions. */
         atomic_store(&phase_override, PHASE_BUS);
-        r = clients_start(cl);
+        r = clients_start(cl, false);
         if (r < 0)
                 return r;
         sleep_us((long) (arg_idle_seconds * 1e6));
@@ -442,13 +452,14 @@ int main(int argc, char *argv[]) {
                         break;
                 }
         if (!arg_address || !cmd || !cmd[0] || n_jobs == 0 || n_jobs > MAX_JOBS || arg_clients == 0 ||
-            arg_clients > MAX_CLIENTS || arg_interval_us < 0 || arg_idle_seconds < 0) {
+            arg_clients >= MAX_CLIENTS || arg_interval_us < 0 || arg_idle_seconds < 0) {
                 fprintf(stderr, "usage: %s --bus=ADDRESS [--clients=N] [--interval-us=US] [--idle-seconds=S] PACK... -- LDMD [ARG...]\n",
                         argv[0]);
                 return 2;
         }
-        for (unsigned i = 0; i < arg_clients; i++) {
+        for (unsigned i = 0; i <= arg_clients; i++) { /* the last one is the pinger */
                 cl[i].index = i;
+                cl[i].pinger = i == arg_clients;
                 for (int ph = 0; ph < _PHASE_MAX; ph++)
                         if (!(cl[i].hist[ph] = calloc(HIST_US, sizeof(uint32_t))))
                                 return 1;
@@ -472,7 +483,7 @@ int main(int argc, char *argv[]) {
         sd_bus_flush_close_unref(bus);
         for (size_t j = 0; j < n_jobs; j++)
                 free(jobs[j]);
-        for (unsigned i = 0; i < arg_clients; i++)
+        for (unsigned i = 0; i <= arg_clients; i++)
                 for (int ph = 0; ph < _PHASE_MAX; ph++)
                         free(cl[i].hist[ph]);
         if (r < 0) {

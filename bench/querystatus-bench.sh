@@ -14,7 +14,9 @@
 # measures the CPU the 16 clients take from the daemon and dbus-daemon more than the daemon)
 # until both jobs end (each must end in S_OK), then for 3 s more against the finished jobs
 # (the idle baseline) and as long calling the bus daemon's own Peer.Ping (what the bus and
-# the machine cost without ldmd, printed for reference). Needs ~6 × (2 × MIB + 64) MiB in /var/tmp.
+# the machine cost without ldmd, printed for reference); while the jobs run, one more client
+# calls Peer.Ping at the same interval (what the bus and the machine cost under that load).
+# Needs ~6 × (2 × MIB + 64) MiB in /var/tmp.
 # Last lines: "RESULT metric ours baseline ratio target" for bench/run-all.sh: latency in
 # seconds (baseline: the same clients with no job running; ratio = idle p99 / busy p99),
 # RSS in KiB (under load against idle, ratio = idle / load).
@@ -115,6 +117,8 @@ idle50=$(get latency idle p50)
 idle99=$(get latency idle p99)
 ping50=$(get latency bus-ping p50)
 ping99=$(get latency bus-ping p99)
+bping50=$(get latency busy-bus-ping p50)
+bping99=$(get latency busy-bus-ping p99)
 calls=$(get latency busy calls)
 rss_idle=$(echo "$out" | awk '$1 == "rss" && $2 == "idle" { print $3 }')
 rss_load=$(echo "$out" | awk '$1 == "rss" && $2 == "load-max" { print $3 }')
@@ -122,7 +126,9 @@ rss_load=$(echo "$out" | awk '$1 == "rss" && $2 == "load-max" { print $3 }')
 echo "QueryStatus, $clients clients every $interval ms, both jobs running ($calls calls): p50 $(echo "$busy50" | awk '{ printf "%.3f ms", $1 * 1e3 }')," \
      "p99 $(echo "$busy99" | awk '{ printf "%.3f ms", $1 * 1e3 }'); idle: p50 $(echo "$idle50" | awk '{ printf "%.3f ms", $1 * 1e3 }')," \
      "p99 $(echo "$idle99" | awk '{ printf "%.3f ms", $1 * 1e3 }'); the bus daemon's own Peer.Ping, same clients:" \
-     "p50 $(echo "$ping50" | awk '{ printf "%.3f ms", $1 * 1e3 }'), p99 $(echo "$ping99" | awk '{ printf "%.3f ms", $1 * 1e3 }'); RSS idle $rss_idle KiB, under load (max) $rss_load KiB"
+     "p50 $(echo "$ping50" | awk '{ printf "%.3f ms", $1 * 1e3 }'), p99 $(echo "$ping99" | awk '{ printf "%.3f ms", $1 * 1e3 }');" \
+     "one more client's Peer.Ping while both jobs ran: p50 $(echo "$bping50" | awk '{ printf "%.3f ms", $1 * 1e3 }')," \
+     "p99 $(echo "$bping99" | awk '{ printf "%.3f ms", $1 * 1e3 }'); RSS idle $rss_idle KiB, under load (max) $rss_load KiB"
 echo "RESULT querystatus-p50-${clients}x${interval}ms-2jobs-s $busy50 $idle50 $(echo "$idle50 $busy50" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') -"
 echo "RESULT querystatus-p99-${clients}x${interval}ms-2jobs-s $busy99 $idle99 $(echo "$idle99 $busy99" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') <=2ms"
 echo "RESULT rss-2jobs-kib $rss_load $rss_idle $(echo "$rss_idle $rss_load" | awk '{ printf "%.2f", $1 / $2 }') -"
