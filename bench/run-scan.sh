@@ -9,14 +9,19 @@
 # the raw regions, then one ldm_scan_build(), which is what ldmd does (daemon/probe.c);
 # SCAN_ARGS= (empty) measures plain ldm_scan_paths() instead (one thread, raw regions kept,
 # as the repair engine and the tools scan). The runs of the two alternate so drift hits both
-# alike.
+# alike. Hot, a third process, scan-floor, does the least any reader does (opens each
+# device, reads the three places Windows keeps the metadata, closes it; no parsing, no
+# hints): ldmtool's time over its time is the most a reader could show there. (Cold and
+# warm it is no floor: one read after the other, with the kernel's readahead, it waits
+# longer than a probe that hints its places.)
 #   cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every run:
 #     every read goes to the disk under the image files;
 #   warm: the image files are in the page cache, but the kernel drops a block device's own
 #     cache on its last close, so every read still goes through the loop driver (as a daemon
 #     or tool opening an otherwise unused disk sees it);
 #   hot: another process (`scan-bench --hold`) keeps all 64 devices open, so their page
-#     cache survives between runs: no I/O at all, the CPU cost of parsing alone.
+#     cache survives between runs: no I/O at all, the CPU cost of opening, reading from the
+#     page cache and parsing alone.
 # The in-process times of the same scan and of plain ldm_scan_paths() are printed for
 # information.
 # Last lines: "RESULT metric ours baseline ratio target" for bench/run-all.sh, where ratio is
@@ -35,6 +40,7 @@ here=$(dirname "$0")
 bench_require_root
 command -v ldmtool >/dev/null || { echo "$0: ldmtool not installed" >&2; exit 77; }
 sb="$build/bench/scan-bench"
+sf="$build/bench/scan-floor"
 ours_args=${SCAN_ARGS---threads 8 --light}
 # dio (BENCH_LOOP_ARGS=--direct-io=on): the loop devices read their image files with O_DIRECT, so a
 # read of the device reads those bytes from the disk and nothing more, as a real disk does.
@@ -43,7 +49,9 @@ ours_args=${SCAN_ARGS---threads 8 --light}
 # on more of our bytes.
 loop_kind=buffered
 case "${BENCH_LOOP_ARGS:-}" in *direct-io=on*) loop_kind=dio ;; esac
-[ -x "$sb" ] || { echo "$0: $sb not built" >&2; exit 1; }
+for p in "$sb" "$sf"; do
+        [ -x "$p" ] || { echo "$0: $p not built" >&2; exit 1; }
+done
 
 holder=""
 cleanup() {
@@ -107,6 +115,7 @@ measure() {
         mode=$1
         : >"$BENCH_DIR/$mode.ours"
         : >"$BENCH_DIR/$mode.base"
+        : >"$BENCH_DIR/$mode.floor"
         : >"$BENCH_DIR/$mode.ours.sectors"
         : >"$BENCH_DIR/$mode.base.sectors"
         if [ "$mode" != cold ]; then
@@ -121,6 +130,10 @@ measure() {
                 counted_run "$mode" "$BENCH_DIR/$mode.base" ldmtool scan $BENCH_LOOPS
                 # shellcheck disable=SC2086
                 counted_run "$mode" "$BENCH_DIR/$mode.ours" "$sb" --runs 1 $ours_args $BENCH_LOOPS
+                if [ "$mode" = hot ]; then
+                        # shellcheck disable=SC2086
+                        one_run "$mode" "$sf" $BENCH_LOOPS >>"$BENCH_DIR/$mode.floor"
+                fi
                 i=$((i + 1))
         done
         ours=$(bench_median <"$BENCH_DIR/$mode.ours")
@@ -128,6 +141,11 @@ measure() {
         ratio=$(echo "$base $ours" | awk '{ printf "%.2f", $1 / $2 }')
         echo "$mode ($runs runs, median): ours $(echo "$ours" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
              "ldmtool scan $(echo "$base" | awk '{ printf "%.1f ms", $1 * 1e3 }'), ldmtool/ours $ratio"
+        if [ -s "$BENCH_DIR/$mode.floor" ]; then
+                floor=$(bench_median <"$BENCH_DIR/$mode.floor")
+                echo "$mode, scan-floor (open, 3 reads, close; nothing parsed): $(echo "$floor" | awk '{ printf "%.1f ms", $1 * 1e3 }')," \
+                     "ldmtool/floor $(echo "$base $floor" | awk '{ printf "%.2f", $1 / $2 }'): the most a reader could show here"
+        fi
         if [ "$mode" = cold ] && [ -n "$image_disk_stat" ]; then
                 # Whole processes: the programs' own pages count too, alike for both.
                 echo "cold, read from $image_disk per run (median): ours" \
