@@ -16,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
         exit 77
 fi
 : >"$log"
-if ! ninja -C "$build" bench/volume-read bench/scan-bench bench/daemon-bench daemon/ldmd tools/mkldm >>"$log" 2>&1; then
+if ! ninja -C "$build" bench/volume-read bench/scan-bench bench/scan-floor bench/daemon-bench daemon/ldmd tools/mkldm >>"$log" 2>&1; then
         cat "$log" >&2
         echo "$0: build failed" >&2
         exit 1
