@@ -13,7 +13,8 @@
 #include "cursor.h"
 #include "device.h"
 
-/* A page of the page cache, which readahead counts in (see ldm_device_prefetch_label()). */
+/* The page size of x86-64 and most hosts: the unit in which the page cache, and its readahead,
+ * count (see ldm_device_prefetch_label()). */
 #define LDM_LABEL_HINT_PAGE 4096u
 
 static const uint64_t toc_rel[_LDM_TOC_SLOT_MAX] = { 1, 2, 2045, 2046 };
@@ -502,11 +503,13 @@ void ldm_device_prefetch_label(LdmIo *io) {
 
         /* One round trip for the MBR, the MBR disks' PRIVHEAD at LBA 6, the GPT header and
          * entry array and, right after them where Windows puts it, a GPT disk's config head.
-         * The first page comes last: a loop device reads its image file through the file's
-         * page cache, whose readahead takes a read at the file's start, and every read after
-         * it, for a stream and ramps up to the host's read_ahead_kb (640 KiB read for these
-         * 50 KiB with 8 MiB there). Hinted last, the first page finds the rest cached and is
-         * read alone; so is the rest, read away from the start. */
+         * The first page comes last. A loop device reads its image file through the host's
+         * page cache, whose readahead takes a read at a file's start, and every read right
+         * after one, for a stream, and ramps its window up to the host disk's read_ahead_kb:
+         * hinted from the start, these 49 KiB of a GPT image cost 256 KiB (in one hint) to
+         * 640 KiB (label, then config head), with read_ahead_kb 8192. The rest, hinted
+         * first, starts away from the file's start and follows no read: it is read alone;
+         * the first page then finds its neighbours cached and is read alone too (52 KiB). */
         ldm_io_prefetch(io, LDM_LABEL_HINT_PAGE, gpt_head_end - LDM_LABEL_HINT_PAGE);
         ldm_io_prefetch(io, 0, LDM_LABEL_HINT_PAGE);
 }

@@ -17,7 +17,7 @@
 #define LDM_GPT_TYPE_DATA     "af9b60a0-1431-4f62-bc68-3311714a69ad"
 #define LDM_GPT_TYPE_MSR      "e3c9e316-0b5c-4db8-817d-f92df00215ae"
 /* Where Windows (and mkldm) start the LDM metadata partition, i.e. the private region, of a GPT
- * disk: right after the primary entry array (EXPECTED.md: 34..2081). */
+ * disk: right after the primary entry array (ldm-format.md §2: 34 … 2081). */
 #define LDM_GPT_META_START 34u
 
 typedef enum LdmLabelType {
