@@ -172,7 +172,10 @@ static void *client_main(void *arg) {
                 }
                 sd_bus_message_unref(reply);
                 if (r < 0) {
-                        fprintf(stderr, "client %u: QueryStatus %s: %s\n", c->index, jobs[j], e.message ?: strerror(-r));
+                        bool ping = ph == PHASE_BUS || ph == PHASE_BUSY_BUS;
+
+                        fprintf(stderr, "client %u: %s %s: %s\n", c->index, ping ? "Peer.Ping" : "QueryStatus",
+                                ping ? "org.freedesktop.DBus" : jobs[j], e.message ?: strerror(-r));
                         sd_bus_error_free(&e);
                         c->error = r;
                         break;
