@@ -94,8 +94,8 @@ one_run() {
 image_disk_stat=""
 image_disk=$(findmnt -no SOURCE --target "$BENCH_DIR" 2>/dev/null || true)
 case "$image_disk" in
-/dev/*) [ -r "/sys/class/block/$(basename "$(readlink -f "$image_disk")")/stat" ] &&
-        image_disk_stat="/sys/class/block/$(basename "$(readlink -f "$image_disk")")/stat" ;;
+/dev/*) image_disk_stat="/sys/class/block/$(basename "$(readlink -f "$image_disk")")/stat"
+        [ -r "$image_disk_stat" ] || image_disk_stat="" ;;
 esac
 # Sectors read so far from that disk (0 when there is none).
 disk_sectors_read() {

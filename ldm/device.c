@@ -143,7 +143,9 @@ static uint64_t config_head_hint_len(uint32_t sector_size) {
  * the PRIVHEAD and TOCBLOCK copies at the end. Hints only: other layouts are read all the
  * same, one round trip later. */
 static void prefetch_private_region(LdmIo *io, const LdmDevice *d, uint64_t priv) {
-        ldm_io_prefetch(io, priv_offset(d, priv, 0), config_head_hint_len(d->sector_size));
+        /* A GPT disk's config head where Windows puts it came with the label's hint. */
+        if (!(d->label.type == LDM_LABEL_GPT && priv == LDM_GPT_META_START))
+                ldm_io_prefetch(io, priv_offset(d, priv, 0), config_head_hint_len(d->sector_size));
         ldm_io_prefetch(io, priv_offset(d, priv, LDM_DEVICE_LOG_REL), LDM_DATABASE_LOG_PARSED);
         ldm_io_prefetch(io, priv_offset(d, priv, LDM_PRIVHEAD_REL_B), d->sector_size);
         ldm_io_prefetch(io, priv_offset(d, priv, toc_rel[2]), (LDM_PRIV_SIZE - toc_rel[2]) * (uint64_t) d->sector_size);
