@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "crc32.h"
@@ -153,9 +154,18 @@ static int gpt_both_bad(const LdmDiag *primary, const LdmDiag *backup, LdmDiag *
                             primary->message, backup->offset, backup->message);
 }
 
+/* Clears everything but the entry array, of which only the first n_parts entries mean
+ * anything: the array is most of the label's 13 KiB, and clearing (or copying) it on every
+ * probe would touch pages that an MBR disk, or a GPT disk with a few entries, never uses. */
+static void label_clear(LdmLabel *l) {
+        memset(l, 0, offsetof(LdmLabel, parts));
+        memset(&l->n_parts, 0, sizeof(*l) - offsetof(LdmLabel, n_parts));
+        l->metadata_index = l->data_index = -1;
+}
+
 int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
         uint32_t ss = ldm_io_logical_sector_size(io);
-        _cleanup_free_ LdmLabel *l = NULL;
+        LdmLabel *l = ret;
         LdmDiag primary_err = {}, backup_err = {};
         uint64_t n_sectors;
         int r;
@@ -163,10 +173,7 @@ int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
         if (ss < 512 || ldm_io_size(io) < 2 * (uint64_t) ss)
                 return 0;
         n_sectors = ldm_io_size(io) / ss;
-        l = calloc(1, sizeof(*l));
-        if (!l)
-                return -ENOMEM;
-        l->metadata_index = l->data_index = -1;
+        label_clear(l);
         r = ldm_io_pread(io, l->mbr, 512, 0);
         if (r < 0)
                 return r;
@@ -175,7 +182,6 @@ int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
 
         if (mbr_has_type(l->mbr, LDM_MBR_TYPE_LDM)) {
                 l->type = LDM_LABEL_MBR;
-                *ret = *l;
                 return 1;
         }
         if (!mbr_has_type(l->mbr, LDM_MBR_TYPE_GPT))
@@ -195,6 +201,5 @@ int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
         gpt_find_ldm(l);
         if (l->metadata_index < 0)
                 return 0;
-        *ret = *l;
         return 1;
 }

@@ -54,6 +54,7 @@ typedef struct LdmLabel {
 /* Reads sector 0 (and the primary GPT if protective). Returns 1 when this is an LDM disk
  * (MBR entry 0x42, or GPT with an LDM metadata partition), 0 when it is not, negative on
  * I/O error or a corrupt GPT (-EBADMSG with *err filled: both headers are bad; it names the
- * primary and says what is wrong with the backup). */
+ * primary and says what is wrong with the backup). Fills *ret in place (parts[] beyond
+ * n_parts left as they were): its contents mean something only when 1 is returned. */
 int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err);
 const char *ldm_label_type_to_string(LdmLabelType t);

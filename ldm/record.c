@@ -183,7 +183,7 @@ static bool exact_length(uint8_t type) {
 
 int ldm_record_parse(const uint8_t *buf, size_t size, const char *disk, uint64_t offset,
                      LdmRecord *ret, LdmDiag *err) {
-        _cleanup_free_ LdmRecord *r = NULL;
+        LdmRecord rec = {}, *r = &rec; /* *ret changes only on success */
         uint32_t data_len;
         uint64_t id;
         LdmCursor c;
@@ -198,9 +198,6 @@ int ldm_record_parse(const uint8_t *buf, size_t size, const char *disk, uint64_t
                                     "data length %" PRIu32 " exceeds the %zu bytes of its fragments",
                                     data_len, size - RECORD_HEADER_SIZE);
 
-        r = calloc(1, sizeof(*r));
-        if (!r)
-                return -ENOMEM;
         r->update_status = unaligned_read_be16(buf);
         r->record_flags = buf[2];
         r->type = buf[3] & 0x0F;
