@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "thread-sched.h"
 
 static void help(void) {
         printf("ldmd [OPTIONS...]\n\n"
@@ -126,6 +127,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return EXIT_FAILURE;
         log_info("ldmd %s running.", PACKAGE_VERSION);
+        /* This thread answers the bus; the threads it starts set their own (thread-sched.h). */
+        thread_sched_loop();
         r = manager_run(m);
         log_info("Exiting.");
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

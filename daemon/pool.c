@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pool.h"
+#include "thread-sched.h"
 
 /* <linux/ioprio.h> is not in every libc's reach; the ABI values are stable. */
 #define POOL_IOPRIO_CLASS_SHIFT 13
@@ -109,7 +109,7 @@ static void worker_setup(void) {
          * only costs politeness, so it is ignored. */
         (void) syscall(SYS_ioprio_set, POOL_IOPRIO_WHO_PROCESS, 0,
                        (POOL_IOPRIO_CLASS_BE << POOL_IOPRIO_CLASS_SHIFT) | POOL_IOPRIO_BE_LOWEST);
-        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), POOL_WORKER_NICE);
+        thread_sched_background(POOL_WORKER_NICE);
         (void) prctl(PR_SET_NAME, "ldmd-worker");
 }
 

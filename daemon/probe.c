@@ -17,6 +17,7 @@
 #include "log.h"
 #include "probe.h"
 #include "strv.h"
+#include "thread-sched.h"
 
 struct Prober {
         pthread_t thread;
@@ -156,6 +157,7 @@ static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
 static void *prober_thread(void *userdata) {
         Prober *p = userdata;
 
+        thread_sched_default(); /* not the loop thread's short slice; its workers inherit it */
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 while (!p->quit && !p->request)

@@ -31,6 +31,21 @@ def security_exposure():
 
 
 @tap.test
+def scheduling_calls_allowed():
+    # The filter denies @resources; the calls the daemon makes to lower its workers' priority
+    # and shorten its bus thread's slices must come back after that line, or they fail with
+    # EPERM under the unit (and only there: nothing else would notice).
+    with open(UNIT) as f:
+        lines = [ln.split("=", 1)[1].split() for ln in f.read().splitlines()
+                 if ln.startswith("SystemCallFilter=")]
+    deny = max(i for i, words in enumerate(lines)
+               if words[0].startswith("~") and "@resources" in (w.lstrip("~") for w in words))
+    allowed = {w for words in lines[deny + 1:] if not words[0].startswith("~") for w in words}
+    for call in ("setpriority", "ioprio_set", "sched_setattr"):
+        assert call in allowed, "SystemCallFilter= denies %s after @resources" % call
+
+
+@tap.test
 def verify():
     require_program("systemd-analyze")
     with open(UNIT) as f:
