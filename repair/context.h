@@ -79,6 +79,11 @@ int repair_verify(RepairContext *c, unsigned *ret_unverified);
 /* Column I/O shared by resync.c and verify.c: len bytes at byte offset off of a column. */
 int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_t off,
                      uint8_t *buf, size_t len);
+/* Reads len bytes at offset off of cols[0…n−1] into dst[0…n−1] at the same time, on the
+ * engine's read helpers (copy_engine_parallel()): it costs the slowest column's read, not
+ * their sum. From the engine's reader thread, or from the job's thread when no copy runs. */
+int repair_read_columns(RepairContext *c, const LdmColumn *const *cols, uint8_t *const *dst,
+                        size_t n, uint64_t off, size_t len);
 
 /* dbsync.c. repair_database_sync() brings every present copy of the pack's database (and
  * every PRIVHEAD/TOCBLOCK copy) to the authoritative one, writing persistent "recover"

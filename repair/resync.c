@@ -257,10 +257,25 @@ typedef struct XorReads {
         size_t len;
 } XorReads;
 
-static int xor_read_one(void *userdata, size_t i) {
-        XorReads *x = userdata;
+typedef struct ColumnReads {
+        RepairContext *c;
+        const LdmColumn *const *cols;
+        uint8_t *const *dst;
+        uint64_t off;
+        size_t len;
+} ColumnReads;
+
+static int column_read_one(void *userdata, size_t i) {
+        ColumnReads *x = userdata;
 
         return repair_column_io(x->c, x->cols[i], false, x->off, x->dst[i], x->len);
+}
+
+int repair_read_columns(RepairContext *c, const LdmColumn *const *cols, uint8_t *const *dst,
+                        size_t n, uint64_t off, size_t len) {
+        ColumnReads x = { .c = c, .cols = cols, .dst = dst, .off = off, .len = len };
+
+        return copy_engine_parallel(c->engine, column_read_one, &x, n);
 }
 
 /* One column after the other, XOR-ed in place: only for layouts with so many columns that
@@ -308,7 +323,7 @@ static int xor_columns(TargetRun *tr, size_t skip, uint64_t off, uint8_t *buf, u
                 x.dst[0] = buf + done;
                 for (size_t k = 1; k < n; k++)
                         x.dst[k] = scratch + (k - 1) * slice;
-                r = copy_engine_parallel(tr->c->engine, xor_read_one, &x, n);
+                r = repair_read_columns(tr->c, x.cols, x.dst, n, x.off, x.len);
                 if (r < 0)
                         return r;
                 for (size_t k = 0; k < n; k++)

@@ -6,6 +6,7 @@
  * column on a missing disk cannot be checked: it is named in res->remaining and counted, the
  * rest is still scrubbed, and the job ends with a failing HRESULT (repair.c). */
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "context.h"
@@ -80,7 +81,7 @@ static int verify_mirror(RepairContext *c, LdmVolume *v, unsigned *unverified) {
         size_t chunk = copy_engine_chunk(c->engine);
         uint8_t *a = copy_engine_buffer(c->engine, 0), *b = copy_engine_buffer(c->engine, 1);
         bool region_bad[REPAIR_BUFFER_SIZE_MAX / VERIFY_REGION];
-        const LdmPlex *first = NULL;
+        const LdmPlex *first = NULL, *second = NULL;
         uint64_t size;
         int r;
 
@@ -95,20 +96,30 @@ static int verify_mirror(RepairContext *c, LdmVolume *v, unsigned *unverified) {
         if (mul_u64_overflow(v->size, LDM_SECTOR, &size))
                 return -EBADMSG;
 
+        for (size_t i = 0; i < v->n_plexes && !second; i++)
+                if (v->plexes[i] != first && plex_checkable(v->plexes[i]))
+                        second = v->plexes[i];
+
         for (uint64_t off = 0; off < size; off += chunk) {
                 size_t len = (size_t) MIN((uint64_t) chunk, size - off);
                 size_t n_regions = DIV_ROUND_UP(len, VERIFY_REGION);
+                const LdmColumn *pair[2] = { &first->columns[0], &second->columns[0] };
+                uint8_t *pair_dst[2] = { a, b };
 
                 memset(region_bad, 0, sizeof(region_bad));
-                r = repair_column_io(c, &first->columns[0], false, off, a, len);
+                /* The first two plexes at once (their disks work in parallel), any further
+                 * one after them into b. */
+                r = repair_read_columns(c, pair, pair_dst, 2, off, len);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < v->n_plexes; i++) {
                         if (v->plexes[i] == first || !plex_checkable(v->plexes[i]))
                                 continue;
-                        r = repair_column_io(c, &v->plexes[i]->columns[0], false, off, b, len);
-                        if (r < 0)
-                                return r;
+                        if (v->plexes[i] != second) {
+                                r = repair_column_io(c, &v->plexes[i]->columns[0], false, off, b, len);
+                                if (r < 0)
+                                        return r;
+                        }
                         for (size_t k = 0; k < n_regions; k++) {
                                 size_t o = k * VERIFY_REGION, l = MIN((size_t) VERIFY_REGION, len - o);
                                 if (memcmp(a + o, b + o, l) != 0)
@@ -132,6 +143,48 @@ static uint64_t raid5_volume_bytes(const LdmVolume *v, uint64_t column_off) {
         if (mul_u64_overflow(column_off, data_columns, &b))
                 b = UINT64_MAX;
         return MIN(b, v->size * LDM_SECTOR);
+}
+
+/* a[0…len) = the XOR of every column of p at column offset off (zero where parity holds).
+ * All columns are read at once, column 0 into a and each other one into its slice of b, so
+ * a chunk costs the slowest disk's read rather than the sum of them; with more columns than
+ * b can give O_DIRECT-aligned slices (a small buffer), one column after the other. */
+static int raid5_xor_chunk(RepairContext *c, const LdmPlex *p, uint64_t off, uint8_t *a,
+                           uint8_t *b, size_t len) {
+        size_t n = p->n_columns, slice = (copy_engine_chunk(c->engine) / (n - 1)) & ~(size_t) 4095;
+        const LdmColumn *cols[LDM_PLEX_MAX_COLUMNS];
+        uint8_t *dst[LDM_PLEX_MAX_COLUMNS];
+        const void *srcs[LDM_PLEX_MAX_COLUMNS];
+        int r;
+
+        if (n > LDM_PLEX_MAX_COLUMNS)
+                return -EBADMSG;
+        if (slice == 0) {
+                r = repair_column_io(c, &p->columns[0], false, off, a, len);
+                for (size_t i = 1; i < n && r >= 0; i++) {
+                        r = repair_column_io(c, &p->columns[i], false, off, b, len);
+                        if (r >= 0)
+                                xor_into(a, b, len);
+                }
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                cols[i] = &p->columns[i];
+        for (size_t done = 0; done < len;) {
+                size_t m = MIN(slice, len - done);
+
+                dst[0] = a + done;
+                for (size_t i = 1; i < n; i++)
+                        dst[i] = b + (i - 1) * slice;
+                r = repair_read_columns(c, cols, dst, n, off + done, m);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        srcs[i] = dst[i];
+                xor_blocks(a + done, srcs, n, m);
+                done += m;
+        }
+        return 0;
 }
 
 static int verify_raid5(RepairContext *c, LdmVolume *v, unsigned *unverified) {
@@ -160,15 +213,9 @@ static int verify_raid5(RepairContext *c, LdmVolume *v, unsigned *unverified) {
         for (uint64_t off = 0; off < size; off += chunk) {
                 size_t len = (size_t) MIN((uint64_t) chunk, size - off);
 
-                r = repair_column_io(c, &p->columns[0], false, off, a, len);
+                r = raid5_xor_chunk(c, p, off, a, b, len);
                 if (r < 0)
                         return r;
-                for (size_t i = 1; i < p->n_columns; i++) {
-                        r = repair_column_io(c, &p->columns[i], false, off, b, len);
-                        if (r < 0)
-                                return r;
-                        xor_into(a, b, len);
-                }
                 /* Rows may straddle chunks: count each bad row once. */
                 for (size_t o = 0; o < len;) {
                         uint64_t row = (off + o) / stripe;
