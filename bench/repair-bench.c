@@ -15,6 +15,7 @@
  *
  * The disks must hold exactly one pack. Output lines (for the script):
  *   dd TARGET SRC SRC_OFFSET DST DST_OFFSET LENGTH     (bytes; one or more per target)
+ *   read VOLUME DEVICE OFFSET LENGTH    (what a Verify scrub of VOLUME reads, every extent)
  *   target TARGET BYTES SECONDS BYTES_PER_SECOND DETAIL       (DETAIL: the engine's words)
  *   job SECONDS HRESULT MESSAGE
  *   verify SECONDS MIRROR_MISMATCHES PARITY_MISMATCHES  (--verify: a scrub after the job)
@@ -76,10 +77,51 @@ static int print_dd(const char *target, const LdmColumn *from, const LdmColumn *
         return 0;
 }
 
+/* Prints read lines for the len bytes at the start of column col, split at its extents. */
+static int print_reads(const char *volume, const LdmColumn *col, uint64_t len) {
+        for (uint64_t off = 0; off < len;) {
+                const LdmExtent *e;
+                uint64_t in, n;
+                int r;
+
+                r = ldm_column_map(col, off, len - off, &e, &in, &n);
+                if (r < 0)
+                        return r;
+                if (!e->disk->device)
+                        return -ENXIO;
+                printf("read %s %s %" PRIu64 " %" PRIu64 "\n", volume, e->disk->device->path,
+                       ldm_extent_byte_offset(e, in), n);
+                off += n;
+        }
+        return 0;
+}
+
+/* What a Verify scrub reads: every plex of a mirror, every column of a RAID-5, whole. */
+static int plan_verify(const LdmPack *pack) {
+        for (size_t i = 0; i < pack->n_volumes; i++) {
+                const LdmVolume *v = &pack->volumes[i];
+                int r = 0;
+
+                if (v->type == LDM_VOLUME_MIRROR)
+                        for (size_t k = 0; k < v->n_plexes && r >= 0; k++)
+                                r = print_reads(v->name, &v->plexes[k]->columns[0], v->size * LDM_SECTOR);
+                else if (v->type == LDM_VOLUME_RAID5 && v->n_plexes == 1)
+                        for (size_t c = 0; c < v->plexes[0]->n_columns && r >= 0; c++)
+                                r = print_reads(v->name, &v->plexes[0]->columns[c],
+                                                ldm_plex_column_bytes(v->plexes[0], (uint32_t) c));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int plan(const LdmPack *pack) {
         unsigned n = 0;
         int r;
 
+        r = plan_verify(pack);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < pack->n_volumes; i++) {
                 const LdmVolume *v = &pack->volumes[i];
                 char name[96];

@@ -39,15 +39,14 @@ repair-ram:$here/run-repair.sh $build 1024 5 /dev/shm
 repair-disks:$here/run-repair.sh $build 1024 3 /var/tmp 150
 querystatus:$here/querystatus-bench.sh $build 512 16 10"
 # Done for issue 6: xor (ldm/xor.h vs ISA-L xor_gen), repair (Recover's data phase in
-# process, mirror resync and RAID-5 column rebuild vs dd O_DIRECT bs=4M), querystatus
-# (QueryStatus latency with 16 clients while two Recover jobs run, RSS idle and under load).
-# TODO(issue 6), still to add here:
-#   verify:$here/run-verify.sh $build     Verify() scrub throughput against reading the same
-#       extents with dd;
+# process, mirror resync and RAID-5 column rebuild vs dd O_DIRECT bs=4M, and the Verify
+# scrub vs dd reading the same extents), querystatus (QueryStatus latency with 16 clients
+# while two Recover jobs run, RSS idle and under load).
+# Still to add here:
 #   jobs:$here/run-jobs.sh $build         CPU of ldmd with a job running, progress signals per
 #       second (≤ 4 by dbus-api.md), time from Recover() to the first progress signal.
-# They must print "RESULT metric ours baseline ratio target" lines like the others.
-todo="verify jobs"
+# It must print "RESULT metric ours baseline ratio target" lines like the others.
+todo="jobs"
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 results=""
@@ -103,6 +102,7 @@ echo
 echo "baselines: volume = dd of the same extents; scan = ldmtool scan of the same devices;"
 echo "daemon = ldmtool scan of the same devices, cold (a one-shot reader of the same metadata);"
 echo "xor = ISA-L xor_gen on the same buffers; repair = dd iflag=direct oflag=direct bs=4M between the"
-echo "same devices; querystatus = the same clients with no job running; rss-2jobs = ldmd idle."
+echo "same devices; verify = dd iflag=direct reading what the scrub reads (MB/s read);"
+echo "querystatus = the same clients with no job running; rss-2jobs = ldmd idle."
 echo "full output: $log"
 [ -z "$failed" ] || { echo "failed:$failed" >&2; exit 1; }

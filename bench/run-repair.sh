@@ -13,7 +13,9 @@
 #         (mirror: plex 0's extent → plex 1's; RAID-5: column 0's extent → column 2's: the
 #         bytes the rebuild writes, read from one healthy disk instead of XOR-ing two).
 # Rounds alternate which side goes first; medians are reported. The last round also runs a
-# Verify scrub after the Recover and fails unless mirror and parity are consistent.
+# Verify scrub after the Recover and fails unless mirror and parity are consistent; that
+# scrub is timed against dd reading the same extents with direct I/O (a volume's plexes or
+# columns at once, as the scrub reads them; volumes one after the other), once.
 #
 # Devices: loop devices with `losetup --direct-io=on` over image files in DIR, by default
 # /var/tmp (not /tmp, which can be a tmpfs). All three then share one disk's bandwidth, which
@@ -137,6 +139,23 @@ run_dd() {
         echo "  dd:   mirror $(echo "$m" | awk '{ printf "%.0f MB/s", $1 / 1e6 }'), column $(echo "$c" | awk '{ printf "%.0f MB/s", $1 / 1e6 }')"
 }
 
+# dd_verify: reads what the Verify scrub reads (every "read" line of the plan) with
+# `dd iflag=direct bs=4M`, a volume's extents all at once (as the scrub reads a volume's
+# plexes or columns together), one volume after the other; prints the seconds.
+dd_verify() {
+        start=$(now)
+        for vol in $(awk '$1 == "read" { print $2 }' "$dir/plan" | uniq); do
+                awk -v v="$vol" '$1 == "read" && $2 == v { print $3, $4, $5 }' "$dir/plan" >"$dir/reads"
+                while read -r dev off len; do
+                        dd if="$dev" of=/dev/null bs=4M iflag=direct,skip_bytes,count_bytes \
+                           skip="$off" count="$len" 2>>"$dir/dd.err" &
+                done <"$dir/reads"
+                wait
+        done
+        end=$(now)
+        echo "$start $end" | awk '{ printf "%.6f\n", $2 - $1 }'
+}
+
 run_ours() {
         verify=""
         [ "$1" = last ] && verify="--verify"
@@ -179,6 +198,14 @@ while [ "$r" -le "$rounds" ]; do
         r=$((r + 1))
 done
 
+# The scrub ran once, after the last Recover; its baseline once, right after it.
+vs=$(awk '$1 == "verify" { print $2 }' "$dir/ours.out")
+vd=$(dd_verify)
+vbytes=$(awk '$1 == "read" { s += $5 } END { print s }' "$dir/plan")
+echo "verify scrub (once): ours $(echo "$vbytes $vs" | awk '{ printf "%.0f MB/s (%.2f s)", $1 / $2 / 1e6, $2 }')," \
+     "dd reading the same extents $(echo "$vbytes $vd" | awk '{ printf "%.0f MB/s (%.2f s)", $1 / $2 / 1e6, $2 }')," \
+     "$(echo "$vbytes" | awk '{ printf "%.0f MiB", $1 / 1048576 }') read"
+
 om=$(median <"$dir/ours-mirror")
 oc=$(median <"$dir/ours-column")
 dm=$(median <"$dir/dd-mirror")
@@ -193,3 +220,4 @@ sfx=""
 [ -z "$mbps" ] || sfx="$sfx-cap${mbps}"
 echo "$om $dm" | awk -v m="resync-mirror-${mib}MiB${sfx}-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=1.0\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
 echo "$oc $dc" | awk -v m="rebuild-raid5-3col-${mib}MiB${sfx}-MBps" '{ printf "RESULT %s %.0f %.0f %.2f >=0.9\n", m, $1 / 1e6, $2 / 1e6, $1 / $2 }'
+echo "$vbytes $vs $vd" | awk -v m="verify-$((3 * mib))MiB${sfx}-MBps" '{ printf "RESULT %s %.0f %.0f %.2f -\n", m, $1 / $2 / 1e6, $1 / $3 / 1e6, $3 / $2 }'
