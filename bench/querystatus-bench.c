@@ -19,9 +19,16 @@
  * exit 0. While the jobs run, one more client calls Peer.Ping at the same interval
  * ("busy-bus-ping"): what the bus daemon and the machine cost under that load, without ldmd.
  *
+ * The PropertiesChanged signals carrying each job's Percent are counted while it runs (the
+ * first one's delay after Recover() returned, the most in any whole second after it), and
+ * ldmd's CPU time
+ * (utime + stime) from the first Recover() until the last job is done.
+ *
  * Output, one fact per line (seconds; KiB):
  *   rss idle KIB / rss load-max KIB / hwm KIB
  *   job PATH hresult HEX seconds S bytes N
+ *   signals PATH count N per-second X max-per-second N first-after S   (S -1: none)
+ *   cpu ldmd S wall S
  *   latency busy|partial|idle|bus-ping|busy-bus-ping calls N p50 S p99 S max S
  * Not a test; exits 1 when something did not work. */
 
@@ -339,6 +346,64 @@ static int job_result(sd_bus *bus, const char *job, uint32_t *ret_hresult, uint6
         return r;
 }
 
+/* What each job's progress signals looked like while it ran: PropertiesChanged carrying
+ * Percent (dbus-api.md: "Job percent at most ~4/s"; a change of State alone is signalled at
+ * once and not counted). Main thread only, from sd_bus_process(). */
+typedef struct JobSignals {
+        double started;            /* when Recover() returned the job */
+        double first;              /* the first signal, 0 before it */
+        unsigned count;            /* signals while the job ran */
+        unsigned second_count;     /* in the current whole second after the first */
+        long second;
+        unsigned max_per_second;
+} JobSignals;
+
+static JobSignals signals[MAX_JOBS];
+
+/* Whether a PropertiesChanged message's changed properties name Percent. */
+static bool changes_percent(sd_bus_message *m) {
+        const char *iface, *name;
+        bool found = false;
+
+        if (sd_bus_message_read(m, "s", &iface) < 0 ||
+            sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}") <= 0)
+                return false;
+        while (!found && sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &name) < 0)
+                        return false;
+                found = strcmp(name, "Percent") == 0;
+                if (sd_bus_message_skip(m, "v") < 0 || sd_bus_message_exit_container(m) < 0)
+                        return false;
+        }
+        return found;
+}
+
+static int on_job_signal(sd_bus_message *m, void *userdata, sd_bus_error *e) {
+        const char *path = sd_bus_message_get_path(m);
+        double t = now();
+
+        if (!changes_percent(m))
+                return 0;
+
+        for (size_t j = 0; j < n_jobs && path; j++) {
+                JobSignals *s = &signals[j];
+                long sec;
+
+                if (!jobs[j] || strcmp(jobs[j], path) != 0 || atomic_load(&job_done[j]))
+                        continue;
+                if (s->count++ == 0)
+                        s->first = t;
+                sec = (long) (t - s->first);
+                if (sec != s->second) {
+                        s->second = sec;
+                        s->second_count = 0;
+                }
+                if (++s->second_count > s->max_per_second)
+                        s->max_per_second = s->second_count;
+        }
+        return 0;
+}
+
 static bool all_done(void) {
         for (size_t j = 0; j < n_jobs; j++)
                 if (!atomic_load(&job_done[j]))
@@ -347,17 +412,26 @@ static bool all_done(void) {
 }
 
 static int measure(sd_bus *bus, pid_t pid, char **packs, Client *cl) {
-        double t0, end[MAX_JOBS] = {};
-        long rss_max = 0;
+        double t0, end[MAX_JOBS] = {}, last_end = 0;
+        long rss_max = 0, ticks0, ticks1;
         int r;
 
         wait_idle(pid);
         printf("rss idle %ld\n", proc_status(pid, "VmRSS"));
 
+        /* Before any job exists, so that no early signal is missed. */
+        r = sd_bus_add_match(bus, NULL,
+                             "type='signal',sender='" BUS_NAME "',interface='org.freedesktop.DBus.Properties',"
+                             "member='PropertiesChanged',path_namespace='/org/ldmd1/job'",
+                             on_job_signal, NULL);
+        if (r < 0)
+                return r;
+        ticks0 = proc_cpu_ticks(pid);
         for (size_t j = 0; j < n_jobs; j++) {
                 r = start_job(bus, packs[j], &jobs[j]);
                 if (r < 0)
                         return r;
+                signals[j].started = now();
         }
         t0 = now();
         r = clients_start(cl, true);
@@ -371,8 +445,14 @@ static int measure(sd_bus *bus, pid_t pid, char **packs, Client *cl) {
                 for (size_t j = 0; j < n_jobs; j++)
                         if (end[j] == 0 && atomic_load(&job_done[j]))
                                 end[j] = now();
-                sleep_us(20000);
+                /* The jobs' signals, for up to 20 ms. */
+                while ((r = sd_bus_process(bus, NULL)) > 0)
+                        ;
+                if (r < 0)
+                        return r;
+                (void) sd_bus_wait(bus, 20000);
         }
+        ticks1 = proc_cpu_ticks(pid);
         atomic_store(&phase_override, PHASE_IDLE);
         for (size_t j = 0; j < n_jobs; j++)
                 if (end[j] == 0)
@@ -395,11 +475,20 @@ static int measure(sd_bus *bus, pid_t pid, char **packs, Client *cl) {
                         return r;
                 printf("job %s hresult 0x%08" PRIx32 " seconds %.3f bytes %" PRIu64 "\n", jobs[j], hresult,
                        end[j] - t0, bytes);
+                printf("signals %s count %u per-second %.2f max-per-second %u first-after %.6f\n", jobs[j],
+                       signals[j].count, signals[j].count / (end[j] - signals[j].started),
+                       signals[j].max_per_second,
+                       signals[j].count ? signals[j].first - signals[j].started : -1.0);
                 if (hresult != VDS_S_OK)
                         r = -EIO;
+                if (end[j] > last_end)
+                        last_end = end[j];
         }
         if (r < 0)
                 return r;
+        if (ticks0 >= 0 && ticks1 >= ticks0)
+                printf("cpu ldmd %.3f wall %.3f\n", (double) (ticks1 - ticks0) / (double) sysconf(_SC_CLK_TCK),
+                       last_end - t0);
 
         /* Baseline: the same clients against the same (now finished) jobs, nothing running. */
         r = clients_start(cl, false);

@@ -19,7 +19,10 @@
 # Needs ~6 × (2 × MIB + 64) MiB in /var/tmp.
 # Last lines: "RESULT metric ours baseline ratio target" for bench/run-all.sh: latency in
 # seconds (baseline: the same clients with no job running; ratio = idle p99 / busy p99),
-# RSS in KiB (under load against idle, ratio = idle / load).
+# RSS in KiB (under load against idle, ratio = idle / load); the jobs' progress signals
+# (PropertiesChanged with Percent: the most in any whole second, against dbus-api.md's ~4;
+# the first one's delay after Recover() returned) and ldmd's CPU while they ran (% of one
+# CPU), no baseline.
 set -eu
 build=${1:?usage: querystatus-bench.sh BUILD_DIR [MIB] [CLIENTS] [INTERVAL_MS]}
 mib=${2:-512}
@@ -132,3 +135,12 @@ echo "QueryStatus, $clients clients every $interval ms, both jobs running ($call
 echo "RESULT querystatus-p50-${clients}x${interval}ms-2jobs-s $busy50 $idle50 $(echo "$idle50 $busy50" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') -"
 echo "RESULT querystatus-p99-${clients}x${interval}ms-2jobs-s $busy99 $idle99 $(echo "$idle99 $busy99" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') <=2ms"
 echo "RESULT rss-2jobs-kib $rss_load $rss_idle $(echo "$rss_idle $rss_load" | awk '{ printf "%.2f", $1 / $2 }') -"
+sig_max=$(echo "$out" | awk '$1 == "signals" { if ($8 > m) m = $8 } END { print m + 0 }')
+sig_first=$(echo "$out" | awk '$1 == "signals" { if ($10 > m) m = $10 } END { print m + 0 }')
+cpu_pct=$(echo "$out" | awk '$1 == "cpu" { printf "%.1f", ($5 > 0 ? 100 * $3 / $5 : 0) }')
+echo "job progress signals: at most $sig_max in a second (dbus-api.md: ~4), the first" \
+     "$(echo "$sig_first" | awk '{ printf "%.1f ms", $1 * 1e3 }') after Recover() returned (the later of the two jobs);" \
+     "ldmd CPU while they ran: $cpu_pct % of one CPU"
+echo "RESULT job-signals-max-per-second $sig_max 4 $(echo "$sig_max" | awk '{ printf "%.2f", ($1 > 0 ? 4 / $1 : 0) }') <=4"
+echo "RESULT job-first-signal-s $sig_first - - -"
+echo "RESULT ldmd-cpu-2jobs-pct $cpu_pct - - -"

@@ -41,12 +41,10 @@ querystatus:$here/querystatus-bench.sh $build 512 16 10"
 # Done for issue 6: xor (ldm/xor.h vs ISA-L xor_gen), repair (Recover's data phase in
 # process, mirror resync and RAID-5 column rebuild vs dd O_DIRECT bs=4M, and the Verify
 # scrub vs dd reading the same extents), querystatus (QueryStatus latency with 16 clients
-# while two Recover jobs run, RSS idle and under load).
-# Still to add here:
-#   jobs:$here/run-jobs.sh $build         CPU of ldmd with a job running, progress signals per
-#       second (≤ 4 by dbus-api.md), time from Recover() to the first progress signal.
-# It must print "RESULT metric ours baseline ratio target" lines like the others.
-todo="jobs"
+# while two Recover jobs run, RSS idle and under load, the jobs' progress signals per second
+# and ldmd's CPU meanwhile). A new script must print "RESULT metric ours baseline ratio
+# target" lines like the others.
+todo=""
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 results=""
