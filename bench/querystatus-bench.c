@@ -21,8 +21,7 @@
  *
  * The PropertiesChanged signals carrying each job's Percent are counted while it runs (the
  * first one's delay after Recover() returned, the most in any whole second after it), and
- * ldmd's CPU time
- * (utime + stime) from the first Recover() until the last job is done.
+ * ldmd's CPU time (utime + stime) from the first Recover() until the last job is done.
  *
  * Output, one fact per line (seconds; KiB):
  *   rss idle KIB / rss load-max KIB / hwm KIB

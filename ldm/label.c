@@ -159,7 +159,7 @@ static int gpt_both_bad(const LdmDiag *primary, const LdmDiag *backup, LdmDiag *
  * probe would touch pages that an MBR disk, or a GPT disk with a few entries, never uses. */
 static void label_clear(LdmLabel *l) {
         memset(l, 0, offsetof(LdmLabel, parts));
-        memset(&l->n_parts, 0, sizeof(*l) - offsetof(LdmLabel, n_parts));
+        memset((uint8_t *) l + offsetof(LdmLabel, n_parts), 0, sizeof(*l) - offsetof(LdmLabel, n_parts));
         l->metadata_index = l->data_index = -1;
 }
 
