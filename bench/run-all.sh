@@ -2,9 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Every benchmark, one table of ratios against a baseline measured in the same run. As root:
 #   bench/run-all.sh BUILD_DIR [LOG]
-# Runs bench/run-volume.sh, run-scan.sh, run-daemon.sh (and the ones listed under TODO once
-# they exist), collects their "RESULT metric ours baseline ratio target" lines and prints
-# the machine, then the table. ratio > 1 always means we are better than the baseline
+# Runs the benchmarks listed below (bench/run-*.sh, querystatus-bench.sh), collects their
+# "RESULT metric ours baseline ratio target" lines and prints the machine, then the table. ratio > 1 always means we are better than the baseline
 # (baseline/ours for times and memory, ours/baseline for throughput). The full output of
 # each benchmark goes to LOG (default: a file in /var/tmp, named at the end).
 set -eu
@@ -44,7 +43,6 @@ querystatus:$here/querystatus-bench.sh $build 512 16 10"
 # while two Recover jobs run, RSS idle and under load, the jobs' progress signals per second
 # and ldmd's CPU meanwhile). A new script must print "RESULT metric ours baseline ratio
 # target" lines like the others.
-todo=""
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 results=""
@@ -93,9 +91,6 @@ echo "$results" | awk '
                 else if (m ~ /-GBps$/) sub(/-GBps$/, " (GB/s)", m)
                 printf "%-34s %12s %12s %8s %8s\n", m, o, b, $5, $6
         }'
-for t in $todo; do
-        printf "%-34s %12s\n" "$t" "(TODO: not written yet)"
-done
 echo
 echo "baselines: volume = dd of the same extents; scan = ldmtool scan of the same devices;"
 echo "daemon = ldmtool scan of the same devices, cold (a one-shot reader of the same metadata);"

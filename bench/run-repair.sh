@@ -146,11 +146,16 @@ dd_verify() {
         start=$(now)
         for vol in $(awk '$1 == "read" { print $2 }' "$dir/plan" | uniq); do
                 awk -v v="$vol" '$1 == "read" && $2 == v { print $3, $4, $5 }' "$dir/plan" >"$dir/reads"
+                pids=""
                 while read -r dev off len; do
                         dd if="$dev" of=/dev/null bs=4M iflag=direct,skip_bytes,count_bytes \
                            skip="$off" count="$len" 2>>"$dir/dd.err" &
+                        pids="$pids $!"
                 done <"$dir/reads"
-                wait
+                # A failed read would make the baseline look fast: each one must succeed.
+                for p in $pids; do
+                        wait "$p" || { cat "$dir/dd.err" >&2; echo "$0: dd of volume $vol failed" >&2; exit 1; }
+                done
         done
         end=$(now)
         echo "$start $end" | awk '{ printf "%.6f\n", $2 - $1 }'
