@@ -3,9 +3,10 @@
 # Every benchmark, one table of ratios against a baseline measured in the same run. As root:
 #   bench/run-all.sh BUILD_DIR [LOG]
 # Runs the benchmarks listed below (bench/run-*.sh, querystatus-bench.sh), collects their
-# "RESULT metric ours baseline ratio target" lines and prints the machine, then the table. ratio > 1 always means we are better than the baseline
-# (baseline/ours for times and memory, ours/baseline for throughput). The full output of
-# each benchmark goes to LOG (default: a file in /var/tmp, named at the end).
+# "RESULT metric ours baseline ratio target" lines and prints the machine, then the table.
+# ratio > 1 always means we are better than the baseline (baseline/ours for times and
+# memory, ours/baseline for throughput). The full output of each benchmark goes to LOG
+# (default: a file in /var/tmp, named at the end).
 set -eu
 build=${1:?usage: run-all.sh BUILD_DIR [LOG]}
 here=$(dirname "$0")
