@@ -97,6 +97,25 @@ const char *vds_transition_state_to_string(VdsTransitionState s) {
         return LOOKUP(transition_table, s);
 }
 
+static const char *const async_output_table[] = {
+        [VDS_ASYNCOUT_UNKNOWN] = "unknown",
+        [VDS_ASYNCOUT_CREATEVOLUME] = "create volume",
+        [VDS_ASYNCOUT_EXTENDVOLUME] = "extend volume",
+        [VDS_ASYNCOUT_SHRINKVOLUME] = "shrink volume",
+        [VDS_ASYNCOUT_ADDVOLUMEPLEX] = "add volume plex",
+        [VDS_ASYNCOUT_BREAKVOLUMEPLEX] = "break volume plex",
+        [VDS_ASYNCOUT_REMOVEVOLUMEPLEX] = "remove volume plex",
+        [VDS_ASYNCOUT_REPAIRVOLUMEPLEX] = "repair volume plex",
+        [VDS_ASYNCOUT_RECOVERPACK] = "recover pack",
+        [VDS_ASYNCOUT_REPLACEDISK] = "replace disk",
+        [VDS_ASYNCOUT_CREATEPARTITION] = "create partition",
+        [VDS_ASYNCOUT_CLEAN] = "clean",
+};
+
+const char *vds_async_output_type_to_string(VdsAsyncOutputType t) {
+        return LOOKUP(async_output_table, t);
+}
+
 static const struct {
         uint32_t hr;
         const char *name;

@@ -154,5 +154,6 @@ const char *vds_volume_status_to_string(VdsVolumeStatus s);
 const char *vds_pack_status_to_string(VdsPackStatus s);
 const char *vds_volume_type_to_string(VdsVolumeType t);
 const char *vds_transition_state_to_string(VdsTransitionState s);
+const char *vds_async_output_type_to_string(VdsAsyncOutputType t);
 /* "VDS_E_MISSING_DISK" for a known HRESULT, NULL otherwise. */
 const char *vds_hresult_to_string(uint32_t hr);

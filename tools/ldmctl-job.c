@@ -7,7 +7,9 @@
  * whether to cancel the job or detach from it. */
 
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -150,20 +152,75 @@ static void render(Watch *w) {
                 print_plain(w);
 }
 
+/* A number of the output: byte counts also in binary units, the output type also by its
+ * VDS name ("8 (recover pack)"). */
+static int print_output_number(sd_bus_message *reply, const char *key, char type) {
+        char buf[32];
+        uint64_t v;
+        int r;
+
+        if (type == 'u') {
+                uint32_t u;
+
+                r = sd_bus_message_read_basic(reply, 'u', &u);
+                v = u;
+        } else
+                r = sd_bus_message_read_basic(reply, 't', &v);
+        if (r < 0)
+                return r;
+        printf("  %s: %" PRIu64, key, v);
+        if (strcmp(key, "type") == 0 && v <= INT_MAX)
+                printf(" (%s)", vds_async_output_type_to_string((VdsAsyncOutputType) v) ?: "?");
+        else if (strncmp(key, "bytes_", 6) == 0 && v >= 1024)
+                printf(" (%s)", format_bytes(buf, sizeof buf, v));
+        putchar('\n');
+        return 0;
+}
+
+/* One entry of the job's output, for people (scripts read --json): numbers as above, an
+ * empty string as "-", anything else as its JSON. */
+static int print_output_entry(sd_bus_message *reply, const char *key) {
+        _cleanup_free_ char *value = NULL;
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'v', NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_peek_type(reply, &type, &contents);
+        if (r < 0)
+                return r;
+        if (type == 'u' || type == 't')
+                r = print_output_number(reply, key, type);
+        else if (type == 's') {
+                const char *s;
+
+                r = sd_bus_message_read_basic(reply, 's', &s);
+                if (r >= 0)
+                        printf("  %s: %s\n", key, *s ? s : "-");
+        } else {
+                r = bus_value_to_string(reply, &value);
+                if (r >= 0)
+                        printf("  %s: %s\n", key, value);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
 static void print_output_text(sd_bus_message *reply) {
         int r;
 
         if (!reply || sd_bus_message_enter_container(reply, 'a', "{sv}") <= 0)
                 return;
         while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                _cleanup_free_ char *value = NULL;
                 const char *key;
 
                 if (sd_bus_message_read_basic(reply, 's', &key) < 0 ||
-                    bus_value_to_string(reply, &value) < 0 ||
+                    print_output_entry(reply, key) < 0 ||
                     sd_bus_message_exit_container(reply) < 0)
                         return;
-                printf("  %s: %s\n", key, value);
         }
         (void) sd_bus_message_exit_container(reply);
 }

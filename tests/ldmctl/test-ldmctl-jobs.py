@@ -82,7 +82,8 @@ def bar_on_terminal(ctx):
     assert len(widths) == 1, widths
     assert all(len(f.replace("\x1b[K", "").rstrip("\n")) <= 80 for f in frames), frames
     assert "recover of pack Quick finished successfully." in out.replace("\x1b[32m", "").replace("\x1b[0m", ""), out
-    assert "bytes_repaired: 104857600" in out, out
+    assert "bytes_repaired: 104857600 (100 MiB)" in out, out
+    assert "type: 8 (recover pack)" in out, out
 
 
 @tap.test
