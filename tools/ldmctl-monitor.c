@@ -261,6 +261,18 @@ static int read_name(sd_bus_message *m, char **ret, char **ret_pack) {
         return r < 0 ? r : sd_bus_message_exit_container(m);
 }
 
+/* --json: an InterfacesAdded/-Removed event whose "interfaces" is the rest of m as it is. */
+static int print_json_interfaces(sd_bus_message *m, const char *event, const char *path) {
+        JsonWriter w;
+        int r;
+
+        json_event_begin(&w, event, path);
+        json_key(&w, "interfaces");
+        r = json_write_bus_value(&w, m);
+        json_event_end(&w);
+        return r;
+}
+
 static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
         const char *path, *iface, *kind = NULL;
         _cleanup_free_ char *name = NULL, *pack = NULL;
@@ -269,15 +281,8 @@ static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
         r = sd_bus_message_read_basic(m, 'o', &path);
         if (r < 0)
                 return r;
-        if (arg.json) {
-                JsonWriter w;
-
-                json_event_begin(&w, "interfaces-added", path);
-                json_key(&w, "interfaces");
-                r = json_write_bus_value(&w, m);
-                json_event_end(&w);
-                return r;
-        }
+        if (arg.json)
+                return print_json_interfaces(m, "interfaces-added", path);
         r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
                 r = sd_bus_message_read_basic(m, 's', &iface);
@@ -308,15 +313,8 @@ static int on_interfaces_removed(Monitor *mon, sd_bus_message *m) {
         r = sd_bus_message_read_basic(m, 'o', &path);
         if (r < 0)
                 return r;
-        if (arg.json) {
-                JsonWriter w;
-
-                json_event_begin(&w, "interfaces-removed", path);
-                json_key(&w, "interfaces");
-                r = json_write_bus_value(&w, m);
-                json_event_end(&w);
-                return r;
-        }
+        if (arg.json)
+                return print_json_interfaces(m, "interfaces-removed", path);
         print_time();
         printf("%s-%s %s removed (%s)\n", ansi_red(), ansi_normal(), label(mon, path), path);
         fflush(stdout);
