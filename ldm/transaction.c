@@ -306,6 +306,37 @@ static void put_vmdb(uint8_t *c, const LdmVmdb *v) {
         memcpy(c, sector, sizeof(sector));
 }
 
+static bool klog_marks_state(uint8_t status) {
+        return status == 1 || status == 2 || status == 4 || status == 5;
+}
+
+/* §11.1 step 3: the commit entry replaces the page's last entry (D). A detach or dirty entry
+ * is state, though (§10.2 rule 5: it marks a plex stale or a volume for resync until that is
+ * repaired), so it is never the one replaced: the commit entry goes after it, or in the last
+ * plain entry when the page is full. A page of nothing but marks gets no commit entry: no
+ * reader needs it, every reader needs the marks. Returns whether page changed. */
+static bool klog_add_commit(LdmKlogPage *page, uint64_t committed, uint64_t pending) {
+        LdmKlogEntry commit = { .status = 3, .committed = committed, .pending = pending };
+        size_t n = MIN(page->n_entries, (size_t) LDM_KLOG_MAX_ENTRIES);
+
+        if (n == 0 || !klog_marks_state(page->entries[n - 1].status)) {
+                page->entries[n > 0 ? n - 1 : 0] = commit;
+                page->n_entries = MAX(n, (size_t) 1);
+                return true;
+        }
+        if (n < LDM_KLOG_MAX_ENTRIES) {
+                page->entries[n] = commit;
+                page->n_entries = n + 1;
+                return true;
+        }
+        for (size_t i = n; i > 0; i--)
+                if (!klog_marks_state(page->entries[i - 1].status)) {
+                        page->entries[i - 1] = commit;
+                        return true;
+                }
+        return false;
+}
+
 static int build_images(LdmTxn *t, Images *im) {
         const LdmDatabase *db = t->db;
         uint64_t T = ldm_txn_id(t);
@@ -357,12 +388,8 @@ static int build_images(LdmTxn *t, Images *im) {
 
         NEXT();
         page = db->klog[0];
-        if (page.n_entries == 0)
-                page.n_entries = 1;
-        page.entries[page.n_entries - 1] = (LdmKlogEntry) {
-                .status = 3, .committed = v.committed_seq, .pending = T,
-        };
-        ldm_klog_encode(&page, im->log[ph]);
+        if (klog_add_commit(&page, v.committed_seq, T))
+                ldm_klog_encode(&page, im->log[ph]);
 
         NEXT();
         v.status = LDM_VMDB_COMMIT;
