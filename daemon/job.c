@@ -180,16 +180,39 @@ static int job_on_expire(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Keeps at most MaxFinishedJobs= finished jobs: the oldest go first. */
-static void manager_jobs_enforce_cap(Manager *m) {
-        Job *j = m->jobs_head;
+static Job *manager_first_finished_job(Manager *m) {
+        Job *first = NULL;
 
-        while (j && m->n_finished_jobs > m->config.max_finished_jobs) {
-                Job *next = j->next;
-                if (j->state == JOB_DONE)
-                        job_remove(j);
-                j = next;
-        }
+        for (Job *j = m->jobs_head; j; j = j->next)
+                if (j->state == JOB_DONE && (!first || j->finished_usec < first->finished_usec))
+                        first = j;
+        return first;
+}
+
+/* Keeps at most MaxFinishedJobs= finished jobs: those that ended first go first (not the
+ * oldest started: a long job that just ended is what its clients are about to read). */
+static int manager_on_jobs_cap(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        Job *j;
+
+        m->jobs_cap_source = sd_event_source_disable_unref(m->jobs_cap_source);
+        while (m->n_finished_jobs > m->config.max_finished_jobs && (j = manager_first_finished_job(m)))
+                job_remove(j);
+        return 0;
+}
+
+/* Not at once: job_finish() still uses the job it ended, which may be the oldest, and its
+ * callers walk the job list, whose next entry the cap may free. */
+static void manager_jobs_schedule_cap(Manager *m) {
+        int r;
+
+        if (m->jobs_cap_source || m->n_finished_jobs <= m->config.max_finished_jobs)
+                return;
+        r = sd_event_add_defer(m->event, &m->jobs_cap_source, manager_on_jobs_cap, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule dropping old finished jobs, trying at the next one: %m");
+        else
+                (void) sd_event_source_set_description(m->jobs_cap_source, "jobs-cap");
 }
 
 /* ---- the end ---- */
@@ -232,7 +255,7 @@ static void job_finish(Job *j) {
                 log_warning_errno(r, "Failed to arm the expiry of %s, it expires now: %m", j->path);
                 j->expired = true;
         }
-        manager_jobs_enforce_cap(m);
+        manager_jobs_schedule_cap(m);
         /* A job without starter and with a zero lifetime leaves at once. */
         if (j->expired)
                 job_maybe_remove(j);
@@ -541,6 +564,7 @@ int manager_jobs_start(Manager *m) {
 void manager_jobs_free(Manager *m) {
         Job *j;
 
+        m->jobs_cap_source = sd_event_source_disable_unref(m->jobs_cap_source);
         for (j = m->jobs_head; j; j = j->next)
                 atomic_store(&j->cancel, true);
         /* Waits for running work; its done callbacks are dropped. */

@@ -82,6 +82,7 @@ typedef struct Manager {
         sd_event_source *pool_source;
         Job *jobs_head, *jobs_tail; /* by id, ascending */
         size_t n_jobs, n_finished_jobs;
+        sd_event_source *jobs_cap_source; /* MaxFinishedJobs=, applied after the dispatch that ended a job */
         uint32_t last_job_id;
         PolkitRegistry *polkit;
 } Manager;

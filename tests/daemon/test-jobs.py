@@ -501,6 +501,32 @@ def finished_jobs_lifetime_and_cap(ctx):
         ctx.stop(d)
 
 
+@tap.test
+def cap_keeps_the_job_that_just_ended(ctx):
+    """MaxFinishedJobs=1, and a long job that ends after a short one on another pack: the cap
+    drops the job that ended first. (It used to drop the oldest started one, i.e. the job
+    ending at that moment, while ldmd was still using it: a use-after-free.)"""
+    imgs, gold = ctx.big_pack("big-cap")
+    break_big_mirror(imgs)
+    imgs_2008, _ = ctx.copy_2008("cap")
+    d = ctx.start(imgs + imgs_2008, conf="RepairRateLimitMiB=32\nMaxFinishedJobs=1\n")
+    try:
+        bus = ctx.bus
+        _, slow = start_big_recover(ctx, d, imgs)
+        (fast,) = bus.call(pack_of(bus, X.PACK_2008["name"]), IFACE_PACK, "Verify")
+        hr, _ = job_wait(bus, fast)
+        assert hr == S_OK
+        assert bus.props(slow, IFACE_JOB)["State"] != "done", "the slow job ended first: no test"
+        hr, out = job_wait(bus, slow)
+        assert hr == S_OK, out
+        wait_until(lambda: bus.call(MANAGER, IFACE_MANAGER, "ListJobs")[0] == [slow], 5,
+                   "only the job that ended last to stay")
+        assert bus.props(slow, IFACE_JOB)["HResult"] == S_OK
+        assert_healthy(bus, pack_of(bus, "Big-Dg0"), imgs, gold)
+    finally:
+        ctx.stop(d)
+
+
 HANG_PRELOAD = os.environ.get("LDM_HANG_PRELOAD") or os.path.join(BUILD_ROOT, "tests", "daemon", "hang-preload.so")
 
 
