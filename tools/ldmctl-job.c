@@ -30,7 +30,7 @@ typedef struct Watch {
         sd_event *event;
         LdmctlModel *model;             /* for the pack name */
         char *path;
-        const char *pack_name;
+        char *pack_name;                /* owned: the job's own strings are replaced at its end */
         LdmctlJob job;
         bool bar;                       /* redraw a progress bar (stdout is a terminal) */
         bool interactive;               /* Ctrl-C asks (stdin is a terminal) */
@@ -45,6 +45,7 @@ typedef struct Watch {
 
 static void watch_done(Watch *w) {
         ldmctl_job_done(&w->job);
+        free(w->pack_name);
         ldmctl_model_free(w->model);
         free(w->path);
         free(w->last_state);
@@ -452,7 +453,10 @@ static int watch_setup(Watch *w) {
                 return ldmctl_bus_fail(&error, r, "job %s", w->path);
         (void) ldmctl_model_load(w->bus, &w->model, NULL);
         p = w->model ? ldmctl_model_pack(w->model, w->job.object) : NULL;
-        w->pack_name = p && p->name ? p->name : w->job.object;
+        /* A copy: the model is kept, but w->job is replaced when the job ends (finish()). */
+        w->pack_name = strdup(p && p->name ? p->name : strempty(w->job.object));
+        if (!w->pack_name)
+                return ldmctl_fail(LDMCTL_EXIT_FAILURE, "out of memory");
 
         r = ldmctl_new_call(w->bus, &call, w->path, LDMD_IFACE_JOB, "Wait", false);
         if (r >= 0)

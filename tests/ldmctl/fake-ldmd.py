@@ -81,7 +81,11 @@ PACKS = {  # name: (guid, percent per tick, fail at percent or None)
     "Slow": ("22222222-2222-2222-2222-222222222222", 1, None),
     "Bad": ("33333333-3333-3333-3333-333333333333", 10, 30),
     "Auth": ("44444444-4444-4444-4444-444444444444", 10, None),
+    # Not in GetManagedObjects (as a pack whose disks went away since its job started), but
+    # its object still answers.
+    "Gone": ("55555555-5555-5555-5555-555555555555", 10, None),
 }
+UNLISTED = ("Gone",)
 
 
 # Pack Quick has two disks: one up to date, one whose database copy is stale (sequence 6 of 7).
@@ -220,7 +224,7 @@ class Fake:
         return inv.return_value(None)
 
     def om_call(self, conn, sender, path, iface, method, params, inv):
-        objs = {p.path: {"org.ldmd1.Pack": p.props()} for p in self.packs.values()}
+        objs = {p.path: {"org.ldmd1.Pack": p.props()} for p in self.packs.values() if p.name not in UNLISTED}
         objs.update({d: {"org.ldmd1.Disk": props} for d, props in DISKS.items()})
         objs.update({j.path: {"org.ldmd1.Job": j.props()} for j in self.jobs.values()})
         inv.return_value(GLib.Variant("(a{oa{sa{sv}}})", (objs,)))

@@ -144,6 +144,17 @@ def no_wait_wait_jobs_busy_cancel(ctx):
 
 
 @tap.test
+def job_of_a_pack_not_listed(ctx):
+    """A job whose pack is not among the daemon's objects (its disks went away): ldmctl names
+    the pack by its path, also in the last line, printed after the job's own strings were
+    replaced (that line once read freed memory)."""
+    pack = "/org/ldmd1/pack/55555555_2d5555_2d5555_2d5555_2d555555555555"
+    job = ctx.start_job(pack)
+    w = ctx.ok("wait", job)
+    assert "recover of pack %s finished successfully." % pack in w, w
+
+
+@tap.test
 def ctrl_c_cancel_detach_continue(ctx):
     def script(answers):
         state = {"i": 0, "len": 0}
