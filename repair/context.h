@@ -66,11 +66,11 @@ LdmIo *repair_disk_io(RepairContext *c, const LdmDisk *d);
  * repaired (no healthy source, disk missing) goes to res->remaining and is counted in
  * *ret_unrepairable. repair_data() runs the targets, resuming from checkpoints; returns 0 or
  * negative errno (-ECANCELED at a safe point). repair_data_forget() removes the targets'
- * checkpoints once the commit made them useless. */
+ * checkpoints once the commit made them useless; negative errno when one stays. */
 int repair_plan(RepairContext *c, unsigned *ret_unrepairable);
 uint64_t repair_data_bytes(RepairContext *c);
 int repair_data(RepairContext *c);
-void repair_data_forget(RepairContext *c);
+int repair_data_forget(RepairContext *c);
 
 /* verify.c: the read-only scrub of every mirror and RAID-5 volume. *ret_unverified: plexes
  * and columns that could not be checked (disk missing), each named in res->remaining. */
@@ -91,9 +91,14 @@ int repair_read_columns(RepairContext *c, const LdmColumn *const *cols, uint8_t 
  * that a crash in between loses nothing. It re-scans the pack afterwards (c->scan/c->pack
  * are replaced). repair_commit() clears the markers of what was repaired (and the
  * removed/detached flags of disks that are present and whole again) in one
- * transaction written to every present disk. */
+ * transaction written to every present disk. repair_clear_klog_marks() then clears the KLOG
+ * detach/dirty entries naming what was repaired; it re-scans the pack. Only after the
+ * targets' checkpoints are gone: a KLOG mark does not change the database sequence that keys
+ * a checkpoint, so a finished checkpoint left behind the cleared mark would pass a later mark
+ * at the same sequence as already repaired. */
 int repair_database_sync(RepairContext *c);
 int repair_commit(RepairContext *c);
+int repair_clear_klog_marks(RepairContext *c);
 
 /* repair.c: re-probes req->paths and finds the pack (replacing c->scan/c->pack). */
 int repair_rescan(RepairContext *c);

@@ -480,7 +480,7 @@ static bool id_in(const uint32_t *ids, size_t n, uint64_t id) {
 
 /* KLOG detach/dirty entries (§8) naming what was repaired become plain status-0 entries, on
  * every present disk, after the commit: a crash before this only costs a repeated resync. */
-static int clear_klog_marks(RepairContext *c) {
+int repair_clear_klog_marks(RepairContext *c) {
         uint32_t ids[3 * REPAIR_MAX_TARGETS];
         LdmKlogPage page;
         uint8_t sector[LDM_SECTOR];
@@ -488,6 +488,8 @@ static int clear_klog_marks(RepairContext *c) {
         size_t n_ids = 0;
         int r;
 
+        if (c->n_targets == 0)
+                return 0;
         /* The targets point into the pack the rescan below replaces: keep their IDs. */
         for (size_t i = 0; i < c->n_targets; i++) {
                 ids[n_ids++] = c->targets[i].volume->id;
@@ -616,7 +618,7 @@ int repair_commit(RepairContext *c) {
         if (r < 0)
                 return r;
         if (changed == 0)
-                return clear_klog_marks(c);
+                return 0;
 
         /* Buffered handles: the writer's sector buffers are not O_DIRECT-aligned. */
         r = repair_open_disks(c, LDM_IO_WRITE);
@@ -637,5 +639,5 @@ int repair_commit(RepairContext *c) {
                 return r;
         }
         c->res->database_committed = true;
-        return clear_klog_marks(c);
+        return 0;
 }

@@ -237,7 +237,15 @@ static int run_recover(RepairContext *c) {
         r = repair_commit(c);
         if (r < 0)
                 return r;
-        repair_data_forget(c);
+        r = repair_data_forget(c);
+        if (r < 0) {
+                set_message(c, "Pack %s: the repair is committed, but a checkpoint in %s could not be removed (%s); the KLOG marks stay, so the next Recover checks those volumes again",
+                            c->pack->name, c->req->state_dir, strerror(-r));
+                return r;
+        }
+        r = repair_clear_klog_marks(c);
+        if (r < 0)
+                return r;
 
         c->step = REPAIR_STEP_REPORT;
         repair_progress(c);

@@ -483,7 +483,13 @@ int repair_data(RepairContext *c) {
         return 0;
 }
 
-void repair_data_forget(RepairContext *c) {
-        for (size_t i = 0; i < c->n_targets; i++)
-                (void) checkpoint_remove(c->req->state_dir, &c->targets[i].key);
+int repair_data_forget(RepairContext *c) {
+        int ret = 0;
+
+        for (size_t i = 0; i < c->n_targets; i++) {
+                int r = checkpoint_remove(c->req->state_dir, &c->targets[i].key);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
 }
