@@ -12,6 +12,7 @@
 #include "job.h"
 #include "log.h"
 #include "manager.h"
+#include "polkit.h"
 #include "vds.h"
 
 /* ---- waiters ---- */
@@ -21,6 +22,7 @@ struct JobWaiter {
         JobWaiter *next;
         sd_bus_message *call;
         sd_bus_track *track;
+        uid_t uid;                 /* of the caller; (uid_t) -1 when unknown */
 };
 
 static JobWaiter *waiter_free(JobWaiter *w) {
@@ -52,16 +54,39 @@ static int waiter_on_gone(sd_bus_track *t, void *userdata) {
         return 0;
 }
 
-int job_add_waiter(Job *j, sd_bus_message *call) {
-        JobWaiter *w;
-        int r;
+/* Anyone may Wait(), so no one may take every slot: callers other than root and the job's
+ * starter share JOB_WAITERS_OTHERS_MAX of them, JOB_WAITERS_PER_UID each, which leaves the
+ * starter's own `ldmctl recover` room whatever other users do. */
+static bool waiter_admitted(const Job *j, uid_t uid) {
+        unsigned others = 0, same = 0;
 
         if (j->n_waiters >= JOB_WAITERS_MAX)
+                return false;
+        if (uid == 0 || uid == j->uid)
+                return true;
+        for (const JobWaiter *w = j->waiters; w; w = w->next) {
+                if (w->uid == 0 || w->uid == j->uid)
+                        continue;
+                others++;
+                same += w->uid == uid;
+        }
+        return others < JOB_WAITERS_OTHERS_MAX && same < JOB_WAITERS_PER_UID;
+}
+
+int job_add_waiter(Job *j, sd_bus_message *call) {
+        JobWaiter *w;
+        uid_t uid;
+        int r;
+
+        if (polkit_sender_uid(call, &uid) < 0)
+                uid = (uid_t) -1;
+        if (!waiter_admitted(j, uid))
                 return -E2BIG;
         w = calloc(1, sizeof(JobWaiter));
         if (!w)
                 return -ENOMEM;
         w->job = j;
+        w->uid = uid;
         w->call = sd_bus_message_ref(call);
         r = sd_bus_track_new(sd_bus_message_get_bus(call), &w->track, waiter_on_gone, w);
         if (r >= 0)
@@ -283,8 +308,8 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 r = job_add_waiter(j, msg);
                 if (r == -E2BIG)
                         return sd_bus_error_setf(error, LDMD_ERROR_BUSY,
-                                                 "Already %u Wait() calls are pending on job %s.",
-                                                 JOB_WAITERS_MAX, j->path);
+                                                 "Too many Wait() calls are pending on job %s (%u in all, of which this user may have %u).",
+                                                 j->path, j->n_waiters, JOB_WAITERS_PER_UID);
                 return r < 0 ? r : 1; /* answered when the job ends */
         }
         r = sd_bus_message_new_method_return(msg, &reply);

@@ -31,6 +31,8 @@ struct Manager;
 #define LDMD_JOB_PREFIX "/org/ldmd1/job"
 #define LDMD_JOB_INTERFACE "org.ldmd1.Job"
 #define JOB_WAITERS_MAX 64u               /* pending Wait() calls per job */
+#define JOB_WAITERS_OTHERS_MAX 48u        /* … from users other than root and the starter */
+#define JOB_WAITERS_PER_UID 8u            /* … from any one of those users */
 #define JOB_ACTIVE_MAX 256u               /* queued + running jobs, all packs */
 #define JOB_EMIT_INTERVAL_USEC (250 * 1000ull) /* progress PropertiesChanged at most ~4/s */
 /* How long a job whose work ended waits for the refresh scan to be published. A scan that

@@ -22,7 +22,7 @@ from ldmdtest import (  # noqa: E402
     SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_OPERATION_CANCELED,
     VDS_E_OPERATION_PENDING, VDS_E_VOLUME_NOT_HEALTHY, VDS_H_HEALTHY, Gio, GLib, Ldmd, Mock,
     PrivateBus, Skip, Tap, copy_sparse, damage, interface_signature, ldmcheck_strict,
-    require_program, require_root, run_as_nobody, tmpdir, unpack_real_images, volume_sha256,
+    NOBODY, require_program, require_root, run_as_nobody, tmpdir, unpack_real_images, volume_sha256,
     wait_until)
 
 tap = Tap()
@@ -524,6 +524,40 @@ def cap_keeps_the_job_that_just_ended(ctx):
         assert bus.props(slow, IFACE_JOB)["HResult"] == S_OK
         assert_healthy(bus, pack_of(bus, "Big-Dg0"), imgs, gold)
     finally:
+        ctx.stop(d)
+
+
+@tap.test
+def other_users_cannot_take_every_wait_slot(ctx):
+    """Wait() needs no authorisation, so a user other than root and the job's starter gets at
+    most 8 pending Wait() calls on a job (it could take all 64 once, and the starter's own
+    `ldmctl recover` then got Busy)."""
+    require_root()  # setpriv needs it to become nobody
+    require_program("setpriv")
+    imgs, gold = ctx.big_pack("wait-cap")
+    break_big_mirror(imgs)
+    d = ctx.start(imgs, conf="RepairRateLimitMiB=8\n")
+    waits = []
+    try:
+        bus = ctx.bus
+        pack, job = start_big_recover(ctx, d, imgs)
+        waits = [subprocess.Popen(NOBODY + ["busctl", "--address=" + bus.address, "--timeout=120", "call",
+                                            "org.ldmd1", job, IFACE_JOB, "Wait"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(10)]
+        # The two refused come back at once, whichever two they are.
+        wait_until(lambda: sum(w.poll() is not None for w in waits) == 2, 30, "two of nobody's Waits to be refused")
+        assert bus.prop(job, IFACE_JOB, "State") != "done", "the job ended before the test: slow it down"
+        hr, out = job_wait(bus, job)    # the starter (root) still gets its Wait
+        assert hr == S_OK, out
+        results = [w.communicate(timeout=60) for w in waits]
+        answered = [out for out, _ in results if out.startswith("ua{sv} 0 ")]
+        refused = [err for _, err in results if "Too many Wait() calls are pending" in err]  # busctl prints no error name
+        assert (len(answered), len(refused)) == (8, 2), results
+        assert_healthy(bus, pack, imgs, gold)
+    finally:
+        for w in waits:
+            if w.poll() is None:
+                w.kill()
         ctx.stop(d)
 
 
