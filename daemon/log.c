@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* log.c: stderr logging with journal priority prefixes (see log.h). Thread-safe enough for
- * the probe thread's rare messages: each message is written with one write() call. */
+ * the probe thread's rare messages: each message is written with one write() call. Every
+ * message is escaped (utf8.h) on its way out. */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static int max_level = LOG_INFO;
 static int journal_prefix = -1; /* -1: not yet known */
@@ -62,7 +64,7 @@ void log_setup(void) {
 }
 
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
-        char msg[1024], out[1200];
+        char raw[1024], msg[1024], out[1200];
         int saved = errno;
         va_list ap;
 
@@ -74,8 +76,11 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
         errno = error;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
+        /* One message, one line: a newline in a name from disk must not start a line of its
+         * own (in the journal, "\n<0>" would forge an emergency). */
+        utf8_escape_buf(raw, msg, sizeof(msg));
 
         int n;
         if (journal_prefix)

@@ -3,7 +3,9 @@
 
 /* log.h: the daemon's logging: one line per message on stderr, with a "<N>" syslog priority
  * prefix when stderr is connected to the journal (systemd then files the line under that
- * priority), plain "ldmd: " text on a terminal. Only daemon/ logs; the library never does. */
+ * priority), plain "ldmd: " text on a terminal. A message's control characters and invalid
+ * UTF-8 are escaped (utf8.h), so one message is always one line. Only daemon/ logs; the
+ * library never does. */
 
 #include <errno.h>
 #include <syslog.h>

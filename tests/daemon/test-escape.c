@@ -3,14 +3,16 @@
 /* test-escape: the escaped form of names read from disk (basic/utf8.h) — valid names kept,
  * control characters and invalid UTF-8 as "\xNN", truncation only at whole characters — and
  * sd-bus itself as the judge: whatever bytes go in, sd-bus accepts what comes out, and a
- * string it accepts without control characters comes out unchanged. */
+ * string it accepts without control characters comes out unchanged. Also: one log message
+ * is one line, whatever it quotes. */
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 
-/* The project's headers first: GLib redefines MIN/MAX after them without complaint. */
-#include "macro.h"
+/* The daemon's headers first: GLib redefines MIN/MAX after them without complaint. */
+#include "log.h"
 #include "utf8.h"
 
 #include <glib.h>
@@ -152,6 +154,24 @@ static void test_sd_bus_judges(void) {
         g_assert_cmpuint(changed, >, 100);
 }
 
+static void test_log_one_line(void) {
+        g_autofree char *dir = test_tmpdir();
+        g_autofree char *path = g_build_filename(dir, "stderr", NULL);
+        g_autofree char *text = NULL;
+        int saved = dup(STDERR_FILENO), fd;
+
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        g_assert_cmpint(fd, >=, 0);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        log_set_max_level(LOG_INFO);
+        log_info("Pack %s recovered.", "bad\xff\n<0>forged");
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+        g_assert_cmpstr(text, ==, "ldmd: Pack bad\\xff\\x0a<0>forged recovered.\n");
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/daemon/escape/valid-kept", test_valid_kept);
@@ -159,5 +179,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/daemon/escape/invalid", test_invalid);
         g_test_add_func("/daemon/escape/bounded", test_bounded);
         g_test_add_func("/daemon/escape/sd-bus-judges", test_sd_bus_judges);
+        g_test_add_func("/daemon/escape/log-one-line", test_log_one_line);
         return g_test_run();
 }
