@@ -3,6 +3,7 @@
 /* ldm-damage.c: see ldm-damage.h. Built on the project's own scanner (to find volumes and
  * extents) and writer (transactions), so a marker is written exactly as ldmd would. */
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -361,4 +362,54 @@ int ldm_damage_corrupt(const char *path, LdmDamageTarget what) {
         if (r < 0)
                 return r;
         return ldm_io_flush(io);
+}
+
+static bool has_record_named(const LdmDatabase *db, const char *name) {
+        for (size_t i = 0; i < db->n_records; i++)
+                if (strcmp(db->records[i].name, name) == 0)
+                        return true;
+        return false;
+}
+
+static void rename_records(LdmDatabase *db, const char *old, const char *new) {
+        for (size_t i = 0; i < db->n_records; i++) {
+                LdmRecord *rec = &db->records[i];
+                if (strcmp(rec->name, old) != 0)
+                        continue;
+                snprintf(rec->name, sizeof(rec->name), "%s", new);
+                rec->dirty = true;
+        }
+}
+
+static void rename_group(LdmDevice *d, const char *new) {
+        snprintf(d->db->vmdb.group_name, sizeof(d->db->vmdb.group_name), "%s", new);
+        snprintf(d->privhead.group_name, sizeof(d->privhead.group_name), "%s", new);
+        for (size_t c = 0; c < _LDM_PRIVHEAD_COPY_MAX; c++)
+                snprintf(d->privheads[c].group_name, sizeof(d->privheads[c].group_name), "%s", new);
+}
+
+int ldm_damage_rename(char *const *paths, size_t n, const char *old, const char *new) {
+        _cleanup_(opened_done) Opened o = {};
+        bool group;
+        int k;
+
+        k = opened_init(&o, paths, n);
+        if (k < 0)
+                return k;
+        group = strcmp(o.pack->name, old) == 0;
+        if (strlen(new) >= (group ? sizeof(o.pack->name) : sizeof(((LdmRecord *) NULL)->name)))
+                return -ENAMETOOLONG;
+        if (!group && !has_record_named(o.pack->db, old))
+                return -ENOENT;
+        for (size_t i = 0; i < o.n; i++) {
+                LdmDevice *d = o.pack->devices[i];
+
+                rename_records(d->db, old, new);
+                if (group)
+                        rename_group(d, new);
+                k = ldm_writer_rewrite_device(o.ios[i], d, false, NULL);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
 }

@@ -70,3 +70,10 @@ int ldm_damage_corrupt(const char *path, LdmDamageTarget what);
 /* Runs a transaction (as ldm_damage_touch) and stops after §11.1 step `step` on every disk:
  * a transaction left in flight by a power cut. */
 int ldm_damage_in_flight(char *const *paths, size_t n, LdmTxnStep step);
+
+/* Renames every record named `old` to `new`, bytes as given (the library stores any bytes
+ * but NUL: a name need not be UTF-8); when `old` is the pack's name, the disk group too, in
+ * the VMDB and every PRIVHEAD copy. Each present disk is rewritten from its model
+ * (ldm_writer_rewrite_device()), so every checksum stays right and all copies stay equal.
+ * -ENOENT: nothing is named old; -ENAMETOOLONG: new does not fit (31 bytes for a group). */
+int ldm_damage_rename(char *const *paths, size_t n, const char *old, const char *new);

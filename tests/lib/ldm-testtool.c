@@ -24,6 +24,9 @@
  *                                                  makes one label per pack), 4+ disks:
  *                                                  mirror:16M:Mirror@1,2 raid5:24M:Parity@2,3,4
  *                                                  span:6M:Span@4,1
+ *   ldm-testtool rename OLD NEW DISK...            rename records named OLD (the disk group
+ *                                                  too when OLD is the pack's name); NEW
+ *                                                  may be any bytes but NUL
  */
 
 #include <fcntl.h>
@@ -309,7 +312,7 @@ static int list(char **disks, size_t n) {
 }
 
 static int usage(void) {
-        fprintf(stderr, "usage: ldm-testtool fill|sha256|stale-plex|stale-column|corrupt|rollback|touch|in-flight|stale-parity|stale|scribble|list|mixed-pack … (see the source)\n");
+        fprintf(stderr, "usage: ldm-testtool fill|sha256|stale-plex|stale-column|corrupt|rollback|touch|in-flight|stale-parity|stale|scribble|list|mixed-pack|rename … (see the source)\n");
         return 2;
 }
 
@@ -352,6 +355,8 @@ int main(int argc, char *argv[]) {
                 r = stale_parity(argv + 4, (size_t) argc - 4, argv[2], g_ascii_strtoull(argv[3], NULL, 0));
         else if (strcmp(verb, "mixed-pack") == 0 && argc >= 5)
                 r = mixed_pack(argv + 4, (size_t) argc - 4, argv[2], g_ascii_strtoull(argv[3], NULL, 0));
+        else if (strcmp(verb, "rename") == 0 && argc >= 5)
+                r = ldm_damage_rename(argv + 4, (size_t) argc - 4, argv[2], argv[3]);
         else
                 return usage();
 
