@@ -163,7 +163,7 @@ int job_append_result(Job *j, sd_bus_message *reply) {
                         r = append_entry(reply, "parity_mismatches", "t", res->parity_mismatches);
                 /* What the scrub could not check (a plex or column on a missing disk). */
                 if (r >= 0)
-                        r = append_entry(reply, "remaining", "s", res->remaining);
+                        r = append_entry(reply, "remaining", "s", j->remaining ?: "");
         } else if (r >= 0) {
                 r = append_entry(reply, "bytes_repaired", "t", res->bytes_repaired);
                 if (r >= 0)
@@ -175,7 +175,7 @@ int job_append_result(Job *j, sd_bus_message *reply) {
                 if (r >= 0)
                         r = append_entry(reply, "database_committed", "b", (int) res->database_committed);
                 if (r >= 0)
-                        r = append_entry(reply, "remaining", "s", res->remaining);
+                        r = append_entry(reply, "remaining", "s", j->remaining ?: "");
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
+#include "utf8.h"
 #include "vds.h"
 
 static const char *const operation_table[_JOB_OPERATION_MAX] = {
@@ -96,14 +97,17 @@ static void pack_active_job_changed(Job *j) {
                                                       "ActiveJob", NULL);
 }
 
+/* Every text the worker hands over goes through here, escaped (utf8.h): the repair engine
+ * writes names as its own scan read them from disk, raw. */
 static void job_set_message(Job *j, const char *text) {
-        if (j->message && strcmp(j->message, text) == 0)
-                return;
-        char *c = strdup(text);
+        _cleanup_free_ char *c = utf8_escape(text);
+
         if (!c)
                 return (void) log_oom();
+        if (j->message && strcmp(j->message, c) == 0)
+                return;
         free(j->message);
-        j->message = c;
+        j->message = TAKE_PTR(c);
         j->pending_changes |= JOB_CHANGE_MESSAGE;
 }
 
@@ -124,6 +128,7 @@ static Job *job_free(Job *j) {
         free(j->object);
         free(j->pack_name);
         free(j->message);
+        free(j->remaining);
         free(j);
         return NULL;
 }
@@ -237,6 +242,9 @@ static void job_finish(Job *j) {
         } else {
                 j->hresult = j->result.hresult;
                 job_set_message(j, j->result.message);
+                j->remaining = utf8_escape(j->result.remaining);
+                if (!j->remaining)
+                        log_oom();
         }
         j->expected_end_time = job_now_usec(CLOCK_REALTIME);
         j->rate = 0;

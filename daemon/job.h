@@ -108,7 +108,8 @@ typedef struct Job {
         uint64_t start_time, expected_end_time; /* µs CLOCK_REALTIME */
         uint64_t rate_base_usec, rate_base_bytes; /* first data progress (CLOCK_MONOTONIC) */
         uint32_t hresult;
-        char *message;
+        char *message;             /* escaped (utf8.h), like every text the job publishes */
+        char *remaining;           /* result.remaining escaped, once done (NULL: none) */
         bool refreshing;           /* work ended, waiting for the rescan to be published */
         uint64_t refresh_generation;
         sd_event_source *refresh_timeout_source; /* ends the wait after JOB_REFRESH_TIMEOUT_USEC */

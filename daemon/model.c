@@ -10,6 +10,7 @@
 #include "log.h"
 #include "model.h"
 #include "strv.h"
+#include "utf8.h"
 
 static void plex_view_done(PlexView *p) {
         for (size_t i = 0; i < p->n_members; i++)
@@ -79,6 +80,12 @@ static char *strdup_or_empty(const char *s) {
         return strdup(s ?: "");
 }
 
+/* A name read from disk, fit for the bus and the log (utf8.h): the library keeps the raw
+ * bytes (its writer puts them back as they were), the daemon publishes only this copy. */
+static char *name_escape(const char *s) {
+        return utf8_escape(s ?: "");
+}
+
 static uint64_t sectors_to_bytes(uint64_t sectors) {
         uint64_t b;
         return mul_u64_overflow(sectors, LDM_SECTOR, &b) ? UINT64_MAX : b;
@@ -144,7 +151,7 @@ static int add_pack_disk(Model *m, const LdmScan *s, const LdmDisk *d, const cha
         *o = (DiskObj) {
                 .path = TAKE_PTR(path),
                 .id = strdup(GUID_TO_STRING(&d->guid)),
-                .name = strdup_or_empty(d->name),
+                .name = name_escape(d->name),
                 .pack = strdup(device_is_invalid(s, dev) ? LDMD_INVALID_PACK_PATH : pack_path),
                 .device = strdup_or_empty(dev ? dev->path : NULL),
                 .status = d->status,
@@ -202,7 +209,7 @@ static int add_volume(Model *m, const LdmVolume *v, const char *pack_path, char 
         *o = (VolumeObj) {
                 .path = TAKE_PTR(path),
                 .id = strdup(GUID_TO_STRING(&v->guid)),
-                .name = strdup_or_empty(v->name),
+                .name = name_escape(v->name),
                 .pack = strdup(pack_path),
                 .type = volume_type_to_vds(v->type),
                 .status = v->status,
@@ -228,7 +235,7 @@ static int add_pack(Model *m, const LdmScan *s, LdmPack *p) {
 
         *o = (PackObj) {
                 .id = strdup(GUID_TO_STRING(&p->guid)),
-                .name = strdup(p->name),
+                .name = name_escape(p->name),
                 .status = p->status,
                 .flags = p->flags,
                 .health = p->health,

@@ -4,7 +4,9 @@
 /* model.h: what the daemon publishes, as plain values: one PackObj/DiskObj/VolumeObj per bus
  * object, with every property already computed from an LdmScan. Property getters read these
  * values only, so a new scan is published by building a new Model and diffing it against the
- * old one (which says exactly which signals to send). Arrays are sorted by object path. */
+ * old one (which says exactly which signals to send). Arrays are sorted by object path.
+ * Names read from disk are published escaped (utf8.h): valid UTF-8 without control
+ * characters, whatever bytes the disk holds. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,7 +39,7 @@ typedef struct PlexView {
 typedef struct PackObj {
         char *path;
         char *id;                  /* disk-group GUID text, "" for INVALID */
-        char *name;
+        char *name;                /* escaped (utf8.h), as every name below */
         uint32_t status, flags, health;
         char **disks, **volumes;   /* object paths */
         uint64_t committed_seq;

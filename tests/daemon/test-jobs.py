@@ -9,6 +9,7 @@ QueryStatus percent rules, finished-job lifetime, the logind inhibitor and AutoR
 TAP on stdout."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import expected as X  # noqa: E402
 from ldmdtest import (  # noqa: E402
-    BUILD_ROOT, IFACE_JOB, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME, LDMD, MANAGER, S_OK,
-    SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_OPERATION_CANCELED,
+    BUILD_ROOT, DAMAGE_TOOL, IFACE_DISK, IFACE_JOB, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME,
+    LDMD, MANAGER, S_OK, SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_OPERATION_CANCELED,
     VDS_E_OPERATION_PENDING, VDS_E_VOLUME_NOT_HEALTHY, VDS_H_HEALTHY, Gio, GLib, Ldmd, Mock,
     PrivateBus, Skip, Tap, copy_sparse, damage, interface_signature, ldmcheck_strict,
     NOBODY, require_program, require_root, run_as_nobody, tmpdir, unpack_real_images, volume_sha256,
@@ -76,7 +77,8 @@ class Ctx:
         damage("fill", "Volume2", 2, *imgs)
         return imgs, {v: volume_sha256(v, imgs) for v in ("Volume1", "Volume2")}
 
-    def start(self, images, extra=(), conf="", **kw):
+    def start(self, images, extra=(), conf="", journal=False, **kw):
+        """journal: ldmd takes its log file for the journal's stream ("<N>" line prefixes)."""
         self.n += 1
         cpath = os.path.join(self.dir, "ldmd-%d.conf" % self.n)
         with open(cpath, "w") as f:
@@ -84,7 +86,12 @@ class Ctx:
         state = os.path.join(self.dir, "state-%d" % self.n)
         args = ["--no-udev", "--config=" + cpath, "--state-dir=" + state] + \
             ["--image=" + i for i in images] + list(extra)
-        d = Ldmd(self.bus, args, os.path.join(self.dir, "ldmd-%d.log" % self.n), **kw)
+        log = os.path.join(self.dir, "ldmd-%d.log" % self.n)
+        if journal:
+            open(log, "w").close()  # Ldmd reopens it in place: same inode
+            st = os.stat(log)
+            kw["env"] = dict(kw.get("env") or {}, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+        d = Ldmd(self.bus, args, log, **kw)
         d.state_dir = state
         return d
 
@@ -656,6 +663,67 @@ def auto_recover_when_disk_returns(ctx):
         bus.conn.signal_unsubscribe(sub)
     finally:
         ctx.stop(d)
+
+
+# Names as a disk may hold them (LDM stores bytes; only NUL is excluded), and as ldmd
+# publishes and logs them: invalid UTF-8 and control characters become \xNN.
+RAW_GROUP, GROUP = b"Bad\xff\n<0>Dg", "Bad\\xff\\x0a<0>Dg"
+RAW_VOLUME, VOLUME = b"Vol\xff\nume1", "Vol\\xff\\x0aume1"
+RAW_DISK, DISK = b"Disk\x1b[1m1", "Disk\\x1b[1m1"
+
+
+def pack_listed(images):
+    """ldm-testtool list, as bytes ("pack NAME GUID\n" first: NAME may hold a newline)."""
+    return subprocess.run([DAMAGE_TOOL, "list"] + images, capture_output=True, check=True).stdout
+
+
+@tap.test
+def names_from_disk_are_escaped(ctx):
+    if not os.access(ctx.mkldm, os.X_OK):
+        raise Skip("tools/mkldm not built")
+    w = ctx.workdir("names")
+    imgs = [os.path.join(w, "n%d.img" % i) for i in (1, 2, 3)]
+    r = subprocess.run([ctx.mkldm, "--name", "Name-Dg0", "--create", "64M", "--volume", "mirror:8M",
+                        "--volume", "raid5:8M"] + imgs, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for old, new in (("Name-Dg0", RAW_GROUP), ("Volume1", RAW_VOLUME), ("Disk1", RAW_DISK)):
+        damage("rename", old, os.fsdecode(new), *imgs)
+    assert pack_listed(imgs).startswith(b"pack " + RAW_GROUP + b" ")
+    d = ctx.start(imgs, journal=True)
+    try:
+        bus = ctx.bus
+        # One bad name used to fail GetManagedObjects for every client.
+        objs = bus.managed_objects()
+        pack = pack_of(bus, GROUP)
+        assert objs[pack][IFACE_PACK]["Name"] == GROUP, objs[pack]
+        assert bus.prop(pack, IFACE_PACK, "Name") == GROUP
+        names = {p[IFACE_VOLUME]["Name"] for p in objs.values() if IFACE_VOLUME in p}
+        assert names == {VOLUME, "Volume2"}, names
+        names = {p[IFACE_DISK]["Name"] for p in objs.values() if IFACE_DISK in p}
+        assert names == {DISK, "Disk2", "Disk3"}, names
+        sigs = []
+        sub = bus.subscribe(sigs, iface=IFACE_JOB, member="Completed")
+        for method, want in (("Verify", "Verified pack %s: " % GROUP),
+                             ("Recover", "Pack %s recovered: " % GROUP)):
+            (job,) = bus.call(pack, IFACE_PACK, method)
+            # Wait used to be dropped, unanswered, when its reply could not be built.
+            hr, out = job_wait(bus, job, timeout=60)
+            assert hr == S_OK and out["message"].startswith(want), "0x%08x %s" % (hr, out)
+            assert bus.prop(job, IFACE_JOB, "Message") == out["message"]
+            done = wait_until(lambda: [s for s in sigs if s[0] == job], 5, "Completed of " + method)
+            assert done[0][3] == (S_OK, out["message"]), done
+        bus.conn.signal_unsubscribe(sub)
+        assert bus.prop(pack, IFACE_PACK, "Name") == GROUP
+    finally:
+        ctx.stop(d)
+    # On disk the names are still the bytes they were.
+    assert pack_listed(imgs).startswith(b"pack " + RAW_GROUP + b" "), pack_listed(imgs)
+    # One message, one line: no name starts a line of its own, nor forges a priority.
+    with open(d.log_path, encoding="utf-8") as f:
+        log = f.read()
+    lines = log.splitlines()
+    assert lines and all(re.match(r"<[1-7]>", line) for line in lines), log
+    assert "recover of pack %s (" % GROUP in log, log
 
 
 def busctl_nobody(ctx, *argv):
