@@ -101,22 +101,36 @@ int job_add_waiter(Job *j, sd_bus_message *call) {
         return 0;
 }
 
+/* Answers a Wait() call with the job's result. When the reply cannot be built the caller
+ * still gets an answer, an error, instead of waiting for its timeout. */
+static int job_reply_result(Job *j, sd_bus_message *call) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = job_append_result(j, reply);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to build the result of %s for a Wait(), answering with an error: %m",
+                                  j->path);
+                return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_FAILED,
+                                                  "The result of job %s cannot be sent: %s", j->path,
+                                                  strerror(-r));
+        }
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 void job_answer_waiters(Job *j) {
         JobWaiter *w;
 
         while ((w = j->waiters)) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 int r;
 
                 j->waiters = w->next;
                 j->n_waiters--;
-                r = sd_bus_message_new_method_return(w->call, &reply);
-                if (r >= 0)
-                        r = job_append_result(j, reply);
-                if (r >= 0)
-                        r = sd_bus_send(NULL, reply, NULL);
+                r = job_reply_result(j, w->call);
                 if (r < 0)
-                        log_debug_errno(r, "Failed to answer a Wait() on %s: %m", j->path);
+                        log_warning_errno(r, "Failed to answer a Wait() on %s: %m", j->path);
                 waiter_free(w);
         }
 }
@@ -300,7 +314,6 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 }
 
 static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Job *j = userdata;
         int r;
 
@@ -312,10 +325,7 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                                                  j->path, j->n_waiters, JOB_WAITERS_PER_UID);
                 return r < 0 ? r : 1; /* answered when the job ends */
         }
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r >= 0)
-                r = job_append_result(j, reply);
-        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+        return job_reply_result(j, msg);
 }
 
 static int method_query_status(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -252,8 +252,10 @@ static void job_finish(Job *j) {
                  j->pack_name, j->hresult, (j->message ?: ""));
 
         job_changed(j, JOB_CHANGE_ALL, true);
-        (void) sd_bus_emit_signal(m->bus, j->path, LDMD_JOB_INTERFACE, "Completed", "us", j->hresult,
-                                  (j->message ?: ""));
+        r = sd_bus_emit_signal(m->bus, j->path, LDMD_JOB_INTERFACE, "Completed", "us", j->hresult,
+                               (j->message ?: ""));
+        if (r < 0)
+                log_warning_errno(r, "Failed to send Completed of %s: %m", j->path);
         job_answer_waiters(j);
         pack_active_job_changed(j);
 
