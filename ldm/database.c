@@ -136,8 +136,29 @@ static int assemble_record(LdmDatabase *db, const SlotRef *refs, size_t n_refs, 
         return 0;
 }
 
-static int assemble_records(LdmDatabase *db, uint32_t limit, const char *disk, uint64_t config_offset,
-                            LdmDiag *err) {
+/* Whether refs[0…n_refs) is a group a transaction cut inside a phase left incomplete: §11.1
+ * steps 1 and 5 write a record's slots a sector at a time and flush once per phase, so a power
+ * cut can keep any of them. What that leaves is a new record (update status 2) partly
+ * written, or an old one (status 1) partly cleared: the fragments there are distinct and in
+ * order, some are missing, and fragment 0, when present, says status 1 or 2. Neither belongs
+ * to the database the VMDB resolves to. A group with duplicates, or whose fragment 0 says
+ * status 0, is damage. */
+static bool group_cut_by_transaction(const LdmDatabase *db, const SlotRef *refs, size_t n_refs) {
+        uint16_t status;
+
+        if (n_refs >= refs[0].count)
+                return false;
+        for (size_t i = 1; i < n_refs; i++)
+                if (refs[i].count != refs[0].count || refs[i].index <= refs[i - 1].index)
+                        return false;
+        if (refs[0].index != 0)
+                return true;
+        status = unaligned_read_be16(db->config + (size_t) refs[0].slot * db->vmdb.vblk_size + SLOT_HEADER);
+        return status == 1 || status == 2;
+}
+
+static int assemble_records(LdmDatabase *db, uint32_t limit, bool drop_cut_groups, const char *disk,
+                            uint64_t config_offset, LdmDiag *err) {
         _cleanup_free_ SlotRef *refs = NULL;
         size_t n_refs = 0;
         int r;
@@ -157,6 +178,14 @@ static int assemble_records(LdmDatabase *db, uint32_t limit, const char *disk, u
                                             slot_offset(db, config_offset, refs[i + LDM_RECORD_MAX_FRAGMENTS].slot) + 8,
                                             "group %" PRIu32 " has more than %u fragments",
                                             refs[i].group, LDM_RECORD_MAX_FRAGMENTS);
+                }
+                if (drop_cut_groups && group_cut_by_transaction(db, refs + i, j - i)) {
+                        LdmDiag *d = &db->dropped_group;
+
+                        if (db->n_dropped_groups++ == 0)
+                                (void) assemble_record(db, refs + i, j - i, disk, config_offset,
+                                                       &db->records[db->n_records], d);
+                        continue;
                 }
                 r = assemble_record(db, refs + i, j - i, disk, config_offset,
                                     &db->records[db->n_records], err);
@@ -200,6 +229,13 @@ LdmRecord *ldm_database_find(const LdmDatabase *db, uint32_t id) {
 
 /* Object IDs are unique, except that a transaction replaces a record by a pending-activation
  * copy with the same ID while the old one is pending deletion. */
+static bool has_disk_group(const LdmDatabase *db) {
+        for (size_t i = 0; i < db->n_records; i++)
+                if (db->records[i].type == LDM_RECORD_DISK_GROUP)
+                        return true;
+        return false;
+}
+
 static int check_ids_and_counts(const LdmDatabase *db, const char *disk, uint64_t config_offset,
                                 LdmDiag *err) {
         uint32_t counts[_LDM_COUNT_MAX] = {};
@@ -292,10 +328,17 @@ int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, s
         db->config_size = config_size;
         db->log_size = log_size;
 
-        r = assemble_records(db, db->vmdb.n_slots, disk, config_offset, err);
+        r = assemble_records(db, db->vmdb.n_slots, true, disk, config_offset, err);
         if (r < 0)
                 return r;
         r = check_ids_and_counts(db, disk, config_offset, err);
+        /* Dropped groups are a cut transaction's only if the rest is whole without them: a
+         * committed record that lost a fragment shows as a wrong count (or, for the group's
+         * own record, none), and then the incomplete group is what is wrong. */
+        if (db->n_dropped_groups > 0 && (r < 0 || !has_disk_group(db))) {
+                *err = db->dropped_group;
+                return -EBADMSG;
+        }
         if (r < 0)
                 return r;
         parse_log(db, disk, log_offset);
@@ -308,12 +351,6 @@ int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, s
         return 0;
 }
 
-static bool has_disk_group(const LdmDatabase *db) {
-        for (size_t i = 0; i < db->n_records; i++)
-                if (db->records[i].type == LDM_RECORD_DISK_GROUP)
-                        return true;
-        return false;
-}
 
 /* assemble_records() and parse_log() read db->config and db->log; here they are the
  * caller's buffers, lent for the call and never freed by the database. */
@@ -333,7 +370,7 @@ static int parse_head_lent(LdmDatabase *db, const uint8_t *config, size_t have, 
         limit = (uint32_t) MIN((uint64_t) db->vmdb.n_slots, have / db->vmdb.vblk_size);
         db->config = (uint8_t *) config;
         db->config_size = config_size;
-        r = assemble_records(db, limit, disk, config_offset, &ignored);
+        r = assemble_records(db, limit, false, disk, config_offset, &ignored);
         if (r == -ENOMEM)
                 return r;
         /* Complete: the counts the VMDB commits to are all here, and so is the group's own

@@ -31,6 +31,10 @@ typedef struct LdmDatabase {
                                     * tells copies apart without keeping or comparing the bytes */
         size_t config_hashed;      /* the bytes config_hash covers: config_size, except after
                                     * ldm_database_parse_head() (the head it read) */
+        /* Fragment groups a cut transaction left incomplete (see assemble_records()), dropped
+         * by the full parse; the first one's diagnosis. */
+        unsigned n_dropped_groups;
+        LdmDiag dropped_group;
 } LdmDatabase;
 
 typedef enum LdmDatabaseFlags {

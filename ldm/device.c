@@ -430,6 +430,13 @@ static int probe_database(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         if (r < 0)
                 return r;
 
+        if (d->db->n_dropped_groups > 0) {
+                const LdmDiag *g = &d->db->dropped_group;
+
+                (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_WARNING, g->structure, d->path, g->offset,
+                                          "%u incomplete record(s) left by a cut transaction, not part of the database; the first: %.150s",
+                                          d->db->n_dropped_groups, g->message);
+        }
         for (size_t i = 0; i < 2; i++)
                 if (d->db->klog_state[i] == -EBADMSG) {
                         LdmDiag k = d->db->klog_diag[i];

@@ -171,9 +171,10 @@ static int settle(LdmDatabase *db) {
 }
 
 /* In flight by its VMDB, or by records a cut transaction left behind (§11.1 step 1 writes
- * status-1/2 records before the VMDB says anything). */
+ * status-1/2 records before the VMDB says anything, and a cut inside a phase can leave a
+ * record's fragments half written or half cleared: the parse dropped those). */
 static bool needs_settling(const LdmDatabase *db) {
-        if (ldm_database_in_flight(db))
+        if (ldm_database_in_flight(db) || db->n_dropped_groups > 0)
                 return true;
         for (size_t i = 0; i < db->n_records; i++)
                 if (db->records[i].update_status != 0)

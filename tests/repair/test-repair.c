@@ -16,6 +16,7 @@
 #include "repair.h"
 #include "scan.h"
 #include "test-util.h"
+#include "unaligned.h"
 #include "vds.h"
 #include "volume-io.h"
 #include "writer.h"
@@ -922,6 +923,94 @@ static void test_pack_2003(void) {
         fixture_done(&f);
 }
 
+/* A record of two fragments in different sectors, edited by a transaction that reached its
+ * commit point (VMDB status 3; the old version status 1, the new one status 2); then a power
+ * cut inside step 5 (one flush for the whole phase, so any of its sectors may have landed)
+ * kept the clearing of the old version's second fragment on every disk, not of its first.
+ * Every copy then held an incomplete fragment group, and the reader rejected them all: no
+ * pack left. The parse drops such a group (it is not part of the database the VMDB rolls to)
+ * and Recover rewrites the copies without it. */
+static uint32_t split_record_id;
+
+static void edit_split_record(LdmPack *p, LdmTxn *t) {
+        LdmRecord *r = ldm_txn_edit(t, split_record_id);
+
+        g_assert_nonnull(r);
+        r->dirty = true;
+}
+
+static void test_cut_inside_phase_2003(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        Fixture f = { .dir = fixture_dir() };
+        uint32_t old_slot = 0;
+        RepairResult res;
+        LdmPack *p;
+
+        g_assert_cmpint(guid_from_string("03c0c4fc-8b6f-402b-9431-4be2e5823b1c", &f.guid), ==, 0);
+        f.state = g_build_filename(f.dir, "state", NULL);
+        g_assert_cmpint(g_mkdir(f.state, 0700), ==, 0);
+        for (size_t i = 0; i < ELEMENTSOF(images_2003); i++) {
+                g_autofree char *src = test_real_image(images_2003[i]);
+                f.paths[f.n_paths] = g_build_filename(f.dir, images_2003[i], NULL);
+                test_copy_file(src, f.paths[f.n_paths++]);
+        }
+        p = scan_pack(&f, &scan);
+        split_record_id = 0;
+        for (size_t i = 0; i < p->db->n_records && !split_record_id; i++) {
+                const LdmRecord *r = &p->db->records[i];
+                if (r->n_fragments == 2 && r->slots[0] / 4 != r->slots[1] / 4) {
+                        split_record_id = r->id;
+                        old_slot = r->slots[1];
+                }
+        }
+        g_assert_cmpuint(split_record_id, !=, 0);
+        scan = ldm_scan_free(scan);
+
+        transact(&f, edit_split_record, LDM_TXN_STEP_COMMIT, NULL);
+        p = scan_pack(&f, &scan);
+        for (size_t i = 0; i < p->n_devices; i++) {
+                const LdmDevice *d = p->devices[i];
+                _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+                uint8_t slot[128] = { 'V', 'B', 'L', 'K' };
+
+                unaligned_write_be32(slot + 4, old_slot);
+                g_assert_cmpint(ldm_io_open(d->path, LDM_IO_WRITE, &io), ==, 0);
+                g_assert_cmpint(ldm_io_pwrite(io, slot, sizeof slot,
+                                              (d->privhead.priv_start + d->toc.regions[0].start) * 512 + old_slot * 128), ==, 0);
+        }
+        scan = ldm_scan_free(scan);
+
+        /* Every copy still reads, in flight, with the group dropped and said so. */
+        p = scan_pack(&f, &scan);
+        g_assert_nonnull(p);
+        g_assert_cmpuint(p->n_devices, ==, ELEMENTSOF(images_2003));
+        for (size_t i = 0; i < p->n_devices; i++) {
+                const LdmDevice *d = p->devices[i];
+                bool said = false;
+
+                g_assert_true(d->in_flight);
+                g_assert_cmpuint(d->db->n_dropped_groups, ==, 1);
+                for (size_t k = 0; k < d->diags.n_items; k++)
+                        said = said || strstr(d->diags.items[k].message, "incomplete record") != NULL;
+                g_assert_true(said);
+        }
+        scan = ldm_scan_free(scan);
+
+        recover_ok(&f, &res);
+        judge_ok(&f);
+        p = scan_pack(&f, &scan);
+        g_assert_cmpuint(p->n_devices, ==, ELEMENTSOF(images_2003));
+        for (size_t i = 0; i < p->n_devices; i++) {
+                g_assert_false(p->devices[i]->in_flight);
+                g_assert_cmpuint(p->devices[i]->db->n_dropped_groups, ==, 0);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(gold_2003); i++) {
+                g_autofree char *sum = volume_sha256(find_volume(p, gold_2003[i].name));
+                g_assert_cmpstr(sum, ==, gold_2003[i].sha256);
+        }
+        fixture_done(&f);
+}
+
 /* ---- the shared damage library (tests/lib/ldm-damage.h): every way it breaks a pack,
  * Recover must undo. ---- */
 
@@ -1038,6 +1127,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/slow/klog-dirty", test_klog_dirty);
         g_test_add_func("/repair/slow/klog-dirty-behind", test_klog_dirty_behind);
         g_test_add_func("/repair/slow/pack-2003", test_pack_2003);
+        g_test_add_func("/repair/slow/cut-inside-phase-2003", test_cut_inside_phase_2003);
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
         g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
         return g_test_run();
