@@ -240,12 +240,25 @@ static void single_plex_compute(LdmPack *p, LdmVolume *v) {
         plex->health = v->health;
 }
 
+/* An extent left out of the model (pack.c: outside its disk's public region, or overlapping
+ * another) leaves a plex whose sectors are unknown: none of its data can be trusted and a
+ * write or resync could land on what belongs to someone else. */
+static void volume_fail_rejected(LdmVolume *v) {
+        for (size_t i = 0; i < v->n_plexes; i++)
+                if (v->plexes[i]->extent_rejected)
+                        v->plexes[i]->health = VDS_H_FAILED;
+        v->status = VDS_VS_FAILED;
+        v->health = VDS_H_FAILED;
+}
+
 static void volume_compute(LdmPack *p, LdmVolume *v) {
         v->needs_resync = volume_needs_resync(p, v);
         if (v->type == LDM_VOLUME_MIRROR)
                 mirror_compute(p, v);
         else
                 single_plex_compute(p, v);
+        if (ldm_volume_extent_rejected(v))
+                volume_fail_rejected(v);
 }
 
 void ldm_health_compute(LdmPack *p) {

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pack.h"
@@ -90,6 +92,28 @@ uint64_t ldm_extent_disk_offset(const LdmExtent *ext) {
         return d->privhead.pub_start * d->sector_size + ext->start * 512;
 }
 
+int ldm_disk_public_bytes(const LdmDisk *disk, uint64_t *ret_start, uint64_t *ret_end) {
+        const LdmDevice *d = disk ? disk->device : NULL;
+        uint64_t ss, start, size;
+
+        if (!d)
+                return -ENODEV;
+        /* §13: PRIVHEAD geometry counts device sectors; a model without a sector size means 512. */
+        ss = d->sector_size ?: 512;
+        if (mul_u64_overflow(d->privhead.pub_start, ss, &start) ||
+            mul_u64_overflow(d->privhead.pub_size, ss, &size) || add_u64_overflow(start, size, ret_end))
+                return -EOVERFLOW;
+        *ret_start = start;
+        return 0;
+}
+
+bool ldm_volume_extent_rejected(const LdmVolume *v) {
+        for (size_t i = 0; v && i < v->n_plexes; i++)
+                if (v->plexes[i]->extent_rejected)
+                        return true;
+        return false;
+}
+
 static LdmVolume *find_volume(const LdmPack *p, uint32_t id) {
         for (size_t i = 0; i < p->n_volumes; i++)
                 if (p->volumes[i].id == id)
@@ -133,12 +157,23 @@ static int collect(const LdmDatabase *db, uint8_t type, LdmRecord ***ret, size_t
         return 0;
 }
 
-static void pack_diag(LdmPack *p, const LdmRecord *r, const char *msg, uint32_t ref) {
+static void pack_diagf(LdmPack *p, const LdmRecord *r, const char *fmt, ...) _printf_(3, 4);
+static void pack_diagf(LdmPack *p, const LdmRecord *r, const char *fmt, ...) {
+        char msg[LDM_DIAG_MESSAGE_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
         (void) ldm_diag_list_addf(&p->diags, LDM_DIAG_ERROR, "record", p->authority->path,
                                   r->n_fragments ? ldm_device_rel_offset(p->authority, p->authority->toc.regions[0].start) +
                                                    (uint64_t) r->slots[0] * 128 + 16 : LDM_DIAG_NO_OFFSET,
-                                  "%s %" PRIu32 " \"%s\": %s %" PRIu32,
-                                  ldm_record_type_to_string(r->type), r->id, r->name, msg, ref);
+                                  "%s %" PRIu32 " \"%s\": %s",
+                                  ldm_record_type_to_string(r->type), r->id, r->name, msg);
+}
+
+static void pack_diag(LdmPack *p, const LdmRecord *r, const char *msg, uint32_t ref) {
+        pack_diagf(p, r, "%s %" PRIu32, msg, ref);
 }
 
 static int build_disks(LdmPack *p, LdmDevice *const *devices, size_t n_devices) {
@@ -243,6 +278,89 @@ static int build_plexes(LdmPack *p) {
         return 0;
 }
 
+static const char *disk_path(const LdmDisk *d) {
+        return d->device ? d->device->path : "missing";
+}
+
+/* §7.10: an extent lives on its disk's public region. Volume data is written at pub_start +
+ * start, so a Partition record (VBLK slots have no checksum) that runs past the region would
+ * have a resync write over the private region that follows it on MBR disks, or past the
+ * device. Diagnoses and returns false for such an extent. A missing disk has no PRIVHEAD to
+ * tell; nothing is written to it, and the extent is checked once the disk is back. */
+static bool extent_in_public_region(LdmPack *p, const LdmRecord *rec, const LdmDisk *d) {
+        const LdmPartitionRecord *x = &rec->partition;
+        uint64_t lo = 0, hi = 0, end;
+
+        if (!d->device)
+                return true;
+        if (ldm_disk_public_bytes(d, &lo, &hi) >= 0 && !add_u64_overflow(x->start, x->size, &end) &&
+            end <= (hi - lo) / 512)
+                return true;
+        pack_diagf(p, rec, "sectors %" PRIu64 "+%" PRIu64 " on %s (%s) leave its %" PRIu64 "-sector public region",
+                   x->start, x->size, d->name, disk_path(d), (hi - lo) / 512);
+        return false;
+}
+
+static int extent_disk_start_compare(const void *a, const void *b) {
+        const LdmExtent *const *x = a, *const *y = b;
+        if ((*x)->disk != (*y)->disk)
+                return (*x)->disk < (*y)->disk ? -1 : 1;
+        if ((*x)->start != (*y)->start)
+                return (*x)->start < (*y)->start ? -1 : 1;
+        return (*x)->id < (*y)->id ? -1 : (*x)->id > (*y)->id;
+}
+
+static void overlap_diag(LdmPack *p, const LdmExtent *e, const LdmExtent *other) {
+        pack_diagf(p, e->record, "sectors %" PRIu64 "+%" PRIu64 " on %s (%s) overlap %s %" PRIu32 " \"%s\" (sectors %" PRIu64 "+%" PRIu64 ")",
+                   e->start, e->size, e->disk->name, disk_path(e->disk),
+                   ldm_record_type_to_string(other->record->type), other->id, other->name, other->start, other->size);
+}
+
+/* Leaves out p->extents[i] for every i with drop[i], keeping the order of the others. */
+static void extents_compact(LdmPack *p, const bool *drop) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < p->n_extents; i++)
+                if (!drop[i])
+                        p->extents[k++] = p->extents[i];
+        p->n_extents = k;
+}
+
+/* Two extents sharing sectors of one disk: writing either volume (a resync, a rebuild)
+ * overwrites the other's data, and which record is right cannot be told. Both are left out
+ * and their plexes marked, as extent_in_public_region() does. Sorted by disk and start, an
+ * extent overlaps an earlier one exactly when it starts before the furthest end so far. */
+static int reject_overlaps(LdmPack *p) {
+        _cleanup_free_ LdmExtent **v = NULL;
+        _cleanup_free_ bool *drop = NULL;
+        const LdmExtent *reach = NULL;
+
+        v = calloc(MAX(p->n_extents, (size_t) 1), sizeof(*v));
+        drop = calloc(MAX(p->n_extents, (size_t) 1), sizeof(*drop));
+        if (!v || !drop)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_extents; i++)
+                v[i] = &p->extents[i];
+        qsort_safe(v, p->n_extents, sizeof(*v), extent_disk_start_compare);
+
+        for (size_t i = 0; i < p->n_extents; i++) {
+                LdmExtent *e = v[i];
+
+                /* start + size cannot overflow: build_extents() checked it. */
+                if (reach && reach->disk == e->disk && e->start < reach->start + reach->size) {
+                        overlap_diag(p, e, reach);
+                        if (!drop[reach - p->extents])
+                                overlap_diag(p, reach, e);
+                        drop[e - p->extents] = drop[reach - p->extents] = true;
+                        e->plex->extent_rejected = reach->plex->extent_rejected = true;
+                }
+                if (!reach || reach->disk != e->disk || e->start + e->size > reach->start + reach->size)
+                        reach = e;
+        }
+        extents_compact(p, drop);
+        return 0;
+}
+
 static int build_extents(LdmPack *p) {
         _cleanup_free_ LdmRecord **recs = NULL;
         size_t n;
@@ -277,6 +395,10 @@ static int build_extents(LdmPack *p) {
                         pack_diag(p, recs[i], "has a column index beyond the limit:", x->column_index);
                         continue;
                 }
+                if (!extent_in_public_region(p, recs[i], d)) {
+                        pl->extent_rejected = true;
+                        continue;
+                }
                 p->extents[p->n_extents++] = (LdmExtent) {
                         .record = recs[i], .id = recs[i]->id, .name = recs[i]->name, .disk = d,
                         .plex = pl, .start = x->start, .offset_in_column = x->offset_in_column,
@@ -284,7 +406,7 @@ static int build_extents(LdmPack *p) {
                         .flags = x->flags,
                 };
         }
-        return 0;
+        return reject_overlaps(p);
 }
 
 static uint32_t count_plex_extents(const LdmPack *p, const LdmPlex *pl) {

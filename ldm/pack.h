@@ -86,6 +86,9 @@ struct LdmPlex {
         LdmColumn *columns;        /* 1 for concatenated plexes */
         size_t n_columns;
         uint64_t size;             /* sectors of volume data this plex holds */
+        bool extent_rejected;      /* pack.c left an extent record of it out: outside its
+                                    * disk's public region or overlapping another extent.
+                                    * Its volume is Failed and never written. */
         /* health.c */
         bool stale;                /* mirror plex out of date */
         VdsHealth health;
@@ -138,7 +141,9 @@ struct LdmPack {
  * Disk records (linked to the devices[] whose PRIVHEAD disk GUID matches; others stay
  * missing), volumes, plexes, columns ordered by column index, extents by offset in column.
  * Dangling references and over-limit counts go to pack->diags and the offending record is
- * left out. Does not compute health. devices[] and authority stay owned by the caller. */
+ * left out. So do extents that leave their (present) disk's public region or overlap another
+ * extent of the same disk; their plexes are marked extent_rejected. Does not compute health.
+ * devices[] and authority stay owned by the caller. */
 int ldm_pack_build(LdmDevice *authority, LdmDevice *const *devices, size_t n_devices,
                    LdmPack **ret);
 LdmPack *ldm_pack_free(LdmPack *p);
@@ -158,6 +163,12 @@ size_t ldm_pack_n_present(const LdmPack *p);
 /* Absolute byte offset on ext->disk->device of the extent's first sector; requires the disk
  * to be present (its PRIVHEAD gives pub_start). */
 uint64_t ldm_extent_disk_offset(const LdmExtent *ext);
+/* The disk's public region as absolute bytes [*ret_start, *ret_end) on its device (PRIVHEAD
+ * pub_start/pub_size, in device sectors). -ENODEV when the disk is missing, -EOVERFLOW when
+ * the bytes do not fit in 64 bits. */
+int ldm_disk_public_bytes(const LdmDisk *disk, uint64_t *ret_start, uint64_t *ret_end);
+/* Whether an extent record of one of the volume's plexes was left out (extent_rejected). */
+bool ldm_volume_extent_rejected(const LdmVolume *v);
 
 const char *ldm_volume_type_to_string(LdmVolumeType t);
 LdmVolumeType ldm_volume_type_from_string(const char *s);

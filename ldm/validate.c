@@ -179,6 +179,9 @@ static void check_records_l(Ctx *c, const LdmPack *pack) {
                         violation(c, "L10", record_offset(c->d, pl->record), "component \"%s\": %" PRIu32 " columns but %zu partitions",
                                   pl->name, pl->record->component.n_columns, n_ext);
         }
+        /* Every finding of the model (pack.c): dangling references, counts over the limits,
+         * and extents that leave their disk's public region or overlap another (§7.10: an
+         * extent lives on its disk's public region). */
         for (size_t i = 0; i < pack->diags.n_items; i++)
                 violation(c, "L10", pack->diags.items[i].offset, "%s", pack->diags.items[i].message);
 }

@@ -25,8 +25,9 @@
 typedef struct LdmVolumeIo LdmVolumeIo;
 
 /* Opens every present device holding an extent of vol (each once, by path, with flags).
- * Returns -EBADMSG when a plex's geometry is inconsistent (ldm_plex_check()) or the volume
- * is larger than a plex, or what ldm_io_open() returned. */
+ * Returns -EBADMSG when a plex's geometry is inconsistent (ldm_plex_check(): also a plex
+ * that lost an extent record, LdmPlex.extent_rejected) or the volume is larger than a plex,
+ * or what ldm_io_open() returned. */
 int ldm_volume_io_open(LdmVolume *vol, LdmIoFlags flags, LdmVolumeIo **ret);
 /* The same, borrowing the already open ios[i] for devices[i] (the caller keeps ownership;
  * e.g. the repair engine holding O_EXCL handles). Other devices are opened by path. */

@@ -111,7 +111,8 @@ int ldm_plex_check(const LdmPlex *plex) {
         uint64_t bytes;
         int r;
 
-        if (!plex || plex->n_columns == 0 || !plex->columns)
+        /* A plex that lost an extent record (pack.c) may still look whole here. */
+        if (!plex || plex->n_columns == 0 || !plex->columns || plex->extent_rejected)
                 return -EBADMSG;
         for (size_t c = 0; c < plex->n_columns; c++) {
                 r = column_check(&plex->columns[c]);

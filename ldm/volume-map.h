@@ -37,9 +37,10 @@ uint32_t ldm_raid5_parity_column(uint64_t row, uint32_t n_columns);
 uint64_t ldm_raid5_chunk_offset(uint64_t row, uint32_t column, uint64_t stripe, uint32_t n_columns);
 
 /* Geometry of a plex, in bytes. ldm_plex_check() validates what the other functions rely
- * on: extents of each column contiguous from 0 with the column's size, stripe size > 0 and
- * equal column sizes that are multiples of it (striped, RAID-5), n ≥ 3 for RAID-5, no
- * overflow when sectors become bytes. Returns 0 or -EBADMSG. */
+ * on: no extent record of it left out of the model (LdmPlex.extent_rejected), extents of
+ * each column contiguous from 0 with the column's size, stripe size > 0 and equal column
+ * sizes that are multiples of it (striped, RAID-5), n ≥ 3 for RAID-5, no overflow when
+ * sectors become bytes. Returns 0 or -EBADMSG. */
 int ldm_plex_check(const LdmPlex *plex);
 uint64_t ldm_plex_stripe_bytes(const LdmPlex *plex);      /* 0 for concatenated plexes */
 uint64_t ldm_plex_column_bytes(const LdmPlex *plex, uint32_t column);

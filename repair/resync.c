@@ -203,6 +203,13 @@ int repair_plan(RepairContext *c, unsigned *ret_unrepairable) {
         for (size_t i = 0; i < c->pack->n_volumes && r >= 0; i++) {
                 LdmVolume *v = &c->pack->volumes[i];
 
+                if (ldm_volume_extent_rejected(v)) {
+                        repair_remaining_add(c, "%s: an extent leaves its disk's public region or overlaps another, not touched",
+                                             v->name);
+                        unrepairable++;
+                        continue;
+                }
+
                 bool bad = false;
                 for (size_t k = 0; k < v->n_plexes; k++)
                         if (plex_present(v->plexes[k]) && ldm_plex_check(v->plexes[k]) < 0)

@@ -239,8 +239,28 @@ static bool plex_is_concat(const LdmDatabase *db, uint32_t component_id) {
         return !p || p->component.layout == LDM_LAYOUT_CONCAT;
 }
 
+/* Whether the Partition record places its extent on the probed image's own disk (the only
+ * one whose public region a single-image probe knows). */
+static bool on_own_disk(const MImage *img, const LdmDatabase *db, const LdmRecord *part) {
+        const LdmRecord *d = ldm_database_find(db, part->partition.disk_id);
+        return d && d->type == LDM_RECORD_DISK && guid_equal(&d->disk.guid, &img->dev->privhead.disk_guid);
+}
+
+/* Another Partition record on the same disk, or NULL. */
+static const LdmRecord *neighbour(const LdmDatabase *db, const LdmRecord *part) {
+        for (size_t i = 0; i < db->n_records; i++) {
+                const LdmRecord *r = &db->records[i];
+                if (r->type == LDM_RECORD_PARTITION && r->id != part->id &&
+                    r->partition.disk_id == part->partition.disk_id)
+                        return r;
+        }
+        return NULL;
+}
+
 static unsigned edit_partition(MCtx *c, MImage *img, const LdmDatabase *db, const LdmRecord *orig) {
         const uint32_t vol = some_id(db, LDM_RECORD_VOLUME);
+        const bool own = on_own_disk(img, db, orig);
+        const LdmRecord *next = neighbour(db, orig);
         unsigned skipped = 0;
         LdmRecord e;
 
@@ -254,7 +274,11 @@ static unsigned edit_partition(MCtx *c, MImage *img, const LdmDatabase *db, cons
         EDIT(e.partition.start = UINT64_MAX - 1, "start UINT64_MAX - 1", "record", "empty or overflowing");
         EDIT(e.partition.offset_in_column = UINT64_MAX, "offset in column UINT64_MAX", "record", "empty or overflowing");
         EDIT(e.partition.size = UINT64_MAX / 256, "size UINT64_MAX / 256", "record", "empty or overflowing");
-        EDIT(e.partition.start = 1ull << 40, "start 2^40 sectors (beyond the disk)", NULL, NULL);
+        EDIT(e.partition.start = 1ull << 40, "start 2^40 sectors (beyond the disk)", own ? "record" : NULL, "public region");
+        EDIT(e.partition.start = img->dev->privhead.pub_size - 1, "start at the public region's last sector",
+             own ? "record" : NULL, "public region");
+        if (next)
+                EDIT(e.partition.start = next->partition.start, "start = another extent's on its disk", "record", "overlap");
         EDIT((e.record_flags |= 0x08, e.partition.column_index = 31), "column index 31", NULL, NULL);
         if (!plex_is_concat(db, orig->partition.parent_component_id))
                 EDIT((e.record_flags |= 0x08, e.partition.column_index = 1000), "column index 1000", "record", "column index beyond");

@@ -17,6 +17,7 @@
 #include "scan.h"
 #include "test-util.h"
 #include "unaligned.h"
+#include "validate.h"
 #include "vds.h"
 #include "volume-io.h"
 #include "writer.h"
@@ -510,6 +511,107 @@ static void test_missing_disk(void) {
                 g_assert_cmpstr(after, ==, before[i]);
                 g_free(before[i]);
         }
+        fixture_done(&f);
+}
+
+/* A hostile Partition record (VBLK slots carry no checksum): Disk5-01, the first plex of the
+ * mirror Volume3 on the MBR disk mirrored-1, moved to `moved_start` and marked "recover" so
+ * that a Recover would resynchronise it from Disk6-01. Disk5 also holds Disk5-02 (Volume5,
+ * sectors 32833…96321 of its 100289-sector public region); its private region follows the
+ * public region. */
+static uint64_t moved_start;
+static void edit_move_disk5(LdmPack *p, LdmTxn *t) {
+        LdmRecord *r = ldm_txn_edit(t, find_extent(p, "Disk5-01")->id);
+
+        g_assert_nonnull(r);
+        r->partition.start = moved_start;
+        r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
+        r->dirty = true;
+}
+
+static const LdmDiag *find_diag(const LdmDiagList *l, const char *structure, const char *a, const char *b) {
+        for (size_t i = 0; i < l->n_items; i++)
+                if (strcmp(l->items[i].structure, structure) == 0 && strstr(l->items[i].message, a) &&
+                    (!b || strstr(l->items[i].message, b)))
+                        return &l->items[i];
+        return NULL;
+}
+
+/* The reader names the record, its disk and where the record is; the strict validator
+ * repeats it; the extent is left out of the model and every volume in `failed` is Failed. */
+static void assert_extent_rejected(const Fixture *f, const char *record, const char *says,
+                                   const char *const *failed) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_diag_list_clear) LdmDiagList strict = {};
+        LdmPack *p = scan_pack(f, &scan);
+        const LdmDiag *d;
+
+        g_assert_nonnull(p);
+        d = find_diag(&p->diags, "record", record, says);
+        g_assert_nonnull(d);
+        g_test_message("%s at %s+0x%" G_GINT64_MODIFIER "x: %s", d->structure, d->disk, d->offset, d->message);
+        g_assert_nonnull(strstr(d->message, "on Disk5 ("));
+        g_assert_nonnull(strstr(d->message, "mirrored-1.img"));
+        g_assert_cmpstr(d->disk, ==, p->authority->path);
+        g_assert_cmpuint(d->offset, <, p->authority->size);
+        g_assert_cmpuint(p->flags & VDS_PKF_CORRUPTED, ==, VDS_PKF_CORRUPTED);
+        for (size_t i = 0; i < p->n_extents; i++)
+                g_assert_cmpstr(p->extents[i].name, !=, record);
+        for (; *failed; failed++) {
+                g_assert_cmpint(find_volume(p, *failed)->status, ==, VDS_VS_FAILED);
+                g_assert_cmpint(find_volume(p, *failed)->health, ==, VDS_H_FAILED);
+        }
+        g_assert_cmpint(ldm_validate_strict(scan, &strict), >, 0);
+        g_assert_nonnull(find_diag(&strict, "rule L10", record, says));
+}
+
+/* Recover leaves every byte of every disk as it was (the private region and the other
+ * volume's extent included), and fails naming the volumes it could not repair. */
+static void assert_recover_writes_nothing(const Fixture *f, const char *const *failed) {
+        char *before[N_IMAGES];
+        RepairResult res;
+
+        for (size_t i = 0; i < f->n_paths; i++)
+                g_assert_cmpint(test_run(&before[i], "sha256sum '%s'", f->paths[i]), ==, 0);
+        run_op(f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_cmpuint(res.bytes_repaired, ==, 0);
+        g_assert_false(res.database_committed);
+        for (; *failed; failed++)
+                g_assert_nonnull(strstr(res.remaining, *failed));
+        for (size_t i = 0; i < f->n_paths; i++) {
+                g_autofree char *after = NULL;
+                g_assert_cmpint(test_run(&after, "sha256sum '%s'", f->paths[i]), ==, 0);
+                g_assert_cmpstr(after, ==, before[i]);
+                g_free(before[i]);
+        }
+}
+
+/* Disk5-01 (32768 sectors) from sector 96321: past Disk5-02, but 28800 sectors beyond the
+ * public region, over the private region (and past the end of the disk). */
+static void test_extent_past_public_region(void) {
+        static const char *const failed[] = { "Volume3", NULL };
+        Fixture f;
+
+        fixture_init(&f, true);
+        moved_start = 96321;
+        transact(&f, edit_move_disk5, 0, NULL);
+        assert_extent_rejected(&f, "\"Disk5-01\"", "leave its 100289-sector public region", failed);
+        assert_recover_writes_nothing(&f, failed);
+        fixture_done(&f);
+}
+
+/* Disk5-01 from sector 16449: its second half overlaps the first 8 MiB of Disk5-02. */
+static void test_extents_overlap(void) {
+        static const char *const failed[] = { "Volume3", "Volume5", NULL };
+        Fixture f;
+
+        fixture_init(&f, true);
+        moved_start = 16449;
+        transact(&f, edit_move_disk5, 0, NULL);
+        assert_extent_rejected(&f, "\"Disk5-01\"", "overlap Partition 33 \"Disk5-02\"", failed);
+        assert_extent_rejected(&f, "\"Disk5-02\"", "overlap Partition 18 \"Disk5-01\"", failed);
+        assert_recover_writes_nothing(&f, failed);
         fixture_done(&f);
 }
 
@@ -1115,6 +1217,8 @@ int main(int argc, char *argv[]) {
         g_test_add_data_func("/repair/quick/in-flight-roll-forward", GINT_TO_POINTER(LDM_TXN_STEP_COMMIT), test_in_flight);
         g_test_add_func("/repair/quick/missing-disk", test_missing_disk);
         g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
+        g_test_add_func("/repair/quick/extent-past-public-region", test_extent_past_public_region);
+        g_test_add_func("/repair/quick/extents-overlap", test_extents_overlap);
         g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);

@@ -547,6 +547,38 @@ static void test_health_mirror(void) {
         model_free(&m);
 }
 
+/* A plex that lost an extent record in pack.c (outside its disk's public region, or
+ * overlapping another extent): its volume is Failed and cannot be opened, whatever the plex
+ * left looks like. */
+static void test_health_rejected_extent(void) {
+        _cleanup_(ldm_volume_io_closep) LdmVolumeIo *w = NULL;
+        Model m = {};
+
+        model_disks(&m, 2);
+        for (size_t i = 0; i < 2; i++) {
+                m.extents[i] = (LdmExtent) { .disk = &m.disks[i], .start = 10, .size = 8 };
+                m.ext_ptrs[i] = &m.extents[i];
+                m.columns[i] = (LdmColumn) { .extents = &m.ext_ptrs[i], .n_extents = 1, .size = 8 };
+                m.plexes[i] = (LdmPlex) { .layout = LDM_LAYOUT_CONCAT, .columns = &m.columns[i], .n_columns = 1 };
+                m.plex_ptrs[i] = &m.plexes[i];
+        }
+        m.volume = (LdmVolume) { .type = LDM_VOLUME_MIRROR, .plexes = m.plex_ptrs, .n_plexes = 2, .size = 8 };
+        m.pack.volumes = &m.volume;
+        m.pack.n_volumes = 1;
+
+        m.plexes[1].extent_rejected = true;
+        ldm_health_compute(&m.pack);
+        g_assert_cmpint(m.plexes[0].health, ==, VDS_H_HEALTHY);
+        g_assert_cmpint(m.plexes[1].health, ==, VDS_H_FAILED);
+        g_assert_cmpint(m.volume.status, ==, VDS_VS_FAILED);
+        g_assert_cmpint(m.volume.health, ==, VDS_H_FAILED);
+        g_assert_cmpint(m.pack.health, ==, VDS_H_FAILED);
+        g_assert_cmpint(ldm_plex_check(&m.plexes[0]), ==, 0);
+        g_assert_cmpint(ldm_plex_check(&m.plexes[1]), ==, -EBADMSG);
+        g_assert_cmpint(ldm_volume_io_open(&m.volume, 0, &w), ==, -EBADMSG);
+        model_free(&m);
+}
+
 static void test_vds_strings(void) {
         g_assert_cmpstr(vds_health_to_string(VDS_H_FAILED_REDUNDANCY), ==, "failed-redundancy");
         g_assert_cmpstr(vds_disk_status_to_string(VDS_DS_MISSING), ==, "missing");
@@ -572,6 +604,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/volume/io/bad-geometry", test_bad_geometry);
         g_test_add_func("/volume/health/raid5", test_health);
         g_test_add_func("/volume/health/mirror", test_health_mirror);
+        g_test_add_func("/volume/health/rejected-extent", test_health_rejected_extent);
         g_test_add_func("/volume/vds/strings", test_vds_strings);
         return g_test_run();
 }
