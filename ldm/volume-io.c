@@ -253,7 +253,7 @@ static int column_xfer(LdmVolumeIo *v, size_t p, uint32_t c, uint64_t off, void 
 
         while (len > 0) {
                 const LdmExtent *e;
-                uint64_t eoff, elen;
+                uint64_t eoff, elen, at;
                 LdmIo *io;
                 int r;
 
@@ -263,9 +263,13 @@ static int column_xfer(LdmVolumeIo *v, size_t p, uint32_t c, uint64_t off, void 
                 io = dev_io(v, e->disk);
                 if (!io)
                         return -ENODEV;
-                if (write)
-                        r = ldm_io_pwrite(io, b, elen, ldm_extent_byte_offset(e, eoff));
-                else
+                if (write) {
+                        /* Last line of defence: whatever the model says, volume data stays
+                         * inside the disk's public region. */
+                        r = ldm_extent_write_offset(e, eoff, elen, &at);
+                        if (r >= 0)
+                                r = ldm_io_pwrite(io, b, elen, at);
+                } else
                         r = ldm_io_pread(io, b, elen, ldm_extent_byte_offset(e, eoff));
                 if (r < 0)
                         return r;

@@ -50,7 +50,9 @@ bool ldm_volume_io_column_fresh(const LdmVolumeIo *v, size_t plex, uint32_t colu
  * mirror to every plex whose columns are readable; RAID-5 keeps parity consistent (full
  * rows computed from the new data, partial rows by read-modify-write or, when the data
  * column is unavailable, from the other columns). -ENXIO for a range past the end, -ENODEV
- * when the data needed is on unavailable columns, -EBADF for a write on a read-only open. */
+ * when the data needed is on unavailable columns, -EBADF for a write on a read-only open,
+ * -EINVAL for a write an extent would place outside its disk's public region (nothing of
+ * that piece is written; see ldm_extent_write_offset()). */
 int ldm_volume_read(LdmVolumeIo *v, uint64_t offset, void *buf, size_t len);
 int ldm_volume_write(LdmVolumeIo *v, uint64_t offset, const void *buf, size_t len);
 /* Flushes every device opened (or borrowed) for writing. */

@@ -170,6 +170,26 @@ uint64_t ldm_extent_byte_offset(const LdmExtent *e, uint64_t extent_offset) {
                e->start * LDM_SECTOR + extent_offset;
 }
 
+int ldm_extent_write_offset(const LdmExtent *e, uint64_t extent_offset, uint64_t len, uint64_t *ret) {
+        uint64_t lo, hi, at, end, bytes;
+
+        if (!e->disk || !e->disk->device)
+                return -ENODEV;
+        if (ldm_disk_public_bytes(e->disk, &lo, &hi) < 0)
+                return -EINVAL;
+        /* The range stays inside the extent… */
+        if (add_u64_overflow(extent_offset, len, &end) || mul_u64_overflow(e->size, LDM_SECTOR, &bytes) ||
+            end > bytes)
+                return -EINVAL;
+        /* …and the extent's bytes inside the public region: extent numbers are 512-byte units
+         * from its start (§9, §13). */
+        if (mul_u64_overflow(e->start, LDM_SECTOR, &at) || add_u64_overflow(at, lo, &at) ||
+            add_u64_overflow(at, extent_offset, &at) || add_u64_overflow(at, len, &end) || end > hi)
+                return -EINVAL;
+        *ret = at;
+        return 0;
+}
+
 int ldm_plex_map(const LdmPlex *plex, uint64_t offset, uint64_t len, LdmPlexPos *ret) {
         LdmStripePos sp = {
                 .column = 0,

@@ -57,6 +57,12 @@ int ldm_column_map(const LdmColumn *col, uint64_t column_offset, uint64_t len,
  * when its disk is missing. */
 uint64_t ldm_extent_byte_offset(const LdmExtent *e, uint64_t extent_offset);
 
+/* The same offset for a write of len bytes, checked first: the range must lie inside the
+ * extent and inside its disk's public region, whatever the model says (recover.md "Nothing
+ * outside the pack": volume data never lands on the private region, the partition table or
+ * past the device). Returns 0, -ENODEV when the disk is missing, -EINVAL otherwise. */
+int ldm_extent_write_offset(const LdmExtent *e, uint64_t extent_offset, uint64_t len, uint64_t *ret);
+
 /* Volume offset → one piece of a plex: the column and extent that hold `offset`, and the
  * length (≤ len) that stays inside one chunk and one extent. */
 typedef struct LdmPlexPos {

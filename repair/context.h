@@ -47,6 +47,8 @@ typedef struct RepairContext {
         uint64_t bytes_done, bytes_total;
         /* First device an I/O error was seen on (reader and writer threads race for it). */
         const char *_Atomic io_error_path;
+        /* First extent a write was refused on for leaving its disk's public region. */
+        const LdmExtent *_Atomic refused_extent;
         RepairTarget targets[REPAIR_MAX_TARGETS];
         size_t n_targets;
 } RepairContext;

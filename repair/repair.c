@@ -223,7 +223,11 @@ static int run_recover(RepairContext *c) {
                 if (r < 0)
                         return r;
                 r = repair_data(c);
-                if (r < 0 && r != -ECANCELED && atomic_load(&c->io_error_path))
+                if (r == -EINVAL && atomic_load(&c->refused_extent))
+                        set_message(c, "Repairing %s refused: extent %s would be written outside the public region of %s; nothing was written there",
+                                    c->detail ?: "volume data", atomic_load(&c->refused_extent)->name,
+                                    atomic_load(&c->refused_extent)->disk->name);
+                else if (r < 0 && r != -ECANCELED && atomic_load(&c->io_error_path))
                         set_message(c, "Repairing %s failed: I/O error on %s: %s",
                                     c->detail ?: "volume data", atomic_load(&c->io_error_path), strerror(-r));
                 repair_close_disks(c);

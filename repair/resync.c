@@ -14,6 +14,19 @@
 #include "xor.h"
 #include "vds.h"
 
+/* The last check before volume data is written: whatever the model says, the bytes land
+ * inside the extent's disk's public region (recover.md "Nothing outside the pack"). The
+ * first extent refused is kept for the job's message. */
+static int write_offset(RepairContext *c, const LdmExtent *e, uint64_t in, uint64_t n, uint64_t *ret) {
+        const LdmExtent *none = NULL;
+        int r;
+
+        r = ldm_extent_write_offset(e, in, n, ret);
+        if (r == -EINVAL)
+                atomic_compare_exchange_strong(&c->refused_extent, &none, e);
+        return r;
+}
+
 int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_t off,
                      uint8_t *buf, size_t len) {
         while (len > 0) {
@@ -29,9 +42,12 @@ int repair_column_io(RepairContext *c, const LdmColumn *col, bool write, uint64_
                 at = ldm_extent_byte_offset(e, in);
                 if (!io || at == LDM_NO_DISK_OFFSET)
                         return -ENXIO;
-                if (write)
+                if (write) {
+                        r = write_offset(c, e, in, n, &at);
+                        if (r < 0)
+                                return r;
                         r = ldm_io_pwrite(io, buf, (size_t) n, at);
-                else
+                } else
                         r = ldm_io_pread(io, buf, (size_t) n, at);
                 if (r < 0) {
                         const char *none = NULL;

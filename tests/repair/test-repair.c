@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "context.h"
 #include "health.h"
 #include "io.h"
 #include "ldm-damage.h"
@@ -612,6 +613,35 @@ static void test_extents_overlap(void) {
         assert_extent_rejected(&f, "\"Disk5-01\"", "overlap Partition 33 \"Disk5-02\"", failed);
         assert_extent_rejected(&f, "\"Disk5-02\"", "overlap Partition 18 \"Disk5-01\"", failed);
         assert_recover_writes_nothing(&f, failed);
+        fixture_done(&f);
+}
+
+/* Below the model: an extent moved past its disk's public region after the model was built
+ * (pack.c would have left it out) is refused by the engine's column writer, which writes
+ * nothing and keeps the extent for the job's message. */
+static void test_write_guard(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        g_autofree uint8_t *buf = g_malloc0(1 << 20);
+        g_autofree char *before = NULL, *after = NULL;
+        RepairRequest req = {};
+        RepairResult res = {};
+        RepairContext c = { .req = &req, .res = &res };
+        LdmExtent *e;
+        Fixture f;
+
+        fixture_init(&f, true);
+        c.pack = scan_pack(&f, &scan);
+        e = find_extent(c.pack, "Disk5-01");
+        /* 3968 sectors (1984 KiB) of it left in the public region, then the private region. */
+        e->start = 96321;
+        g_assert_cmpint(test_run(&before, "sha256sum '%s'", e->disk->device->path), ==, 0);
+        g_assert_cmpint(repair_open_disks(&c, LDM_IO_WRITE), ==, 0);
+        g_assert_cmpint(repair_column_io(&c, &e->plex->columns[0], true, 1 << 20, buf, 1 << 20), ==, -EINVAL);
+        g_assert_true(atomic_load(&c.refused_extent) == e);
+        g_assert_cmpint(repair_column_io(&c, &e->plex->columns[0], false, 1 << 20, buf, 1 << 20), ==, 0);
+        repair_close_disks(&c);
+        g_assert_cmpint(test_run(&after, "sha256sum '%s'", e->disk->device->path), ==, 0);
+        g_assert_cmpstr(after, ==, before);
         fixture_done(&f);
 }
 
@@ -1219,6 +1249,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
         g_test_add_func("/repair/quick/extent-past-public-region", test_extent_past_public_region);
         g_test_add_func("/repair/quick/extents-overlap", test_extents_overlap);
+        g_test_add_func("/repair/quick/write-guard", test_write_guard);
         g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);

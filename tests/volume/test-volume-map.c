@@ -20,6 +20,8 @@
 #define SECT 512u
 #define DISK_BYTES (4u * 1024u * 1024u)
 #define PUB_START 63u
+/* The last MiB of each disk plays the private region: the public region ends before it. */
+#define PUB_END (DISK_BYTES / SECT - 2048u)
 
 /* ---- pure arithmetic ---------------------------------------------------------------- */
 
@@ -166,6 +168,7 @@ static void model_disks(Model *m, size_t n) {
                 close(fd);
                 m->devs[i].path = path;
                 m->devs[i].privhead.pub_start = PUB_START + i;  /* different per disk */
+                m->devs[i].privhead.pub_size = PUB_END - (PUB_START + i);
                 m->devs[i].effective_committed = 10;
                 m->disks[i] = (LdmDisk) { .pack = &m->pack, .id = (uint32_t) (100 + i), .device = &m->devs[i] };
         }
@@ -441,6 +444,53 @@ static void test_bad_geometry(void) {
         model_free(&m);
 }
 
+/* A mirror whose second plex ends 8 sectors past its disk's public region, as a hand-built
+ * model (pack.c would have left such an extent out): the writer refuses every piece that
+ * would leave the region, and the bytes after it stay untouched. */
+static void test_outside_public_region(void) {
+        _cleanup_(ldm_volume_io_closep) LdmVolumeIo *w = NULL;
+        uint64_t pub = PUB_END - (PUB_START + 1), at;
+        g_autofree uint8_t *data = g_malloc(40 * SECT), *back = g_malloc(2048 * SECT);
+        Model m = {};
+
+        model_disks(&m, 2);
+        for (size_t i = 0; i < 2; i++) {
+                m.extents[i] = (LdmExtent) { .disk = &m.disks[i], .start = i == 0 ? 1000 : pub - 32, .size = 40 };
+                m.ext_ptrs[i] = &m.extents[i];
+                m.columns[i] = (LdmColumn) { .extents = &m.ext_ptrs[i], .n_extents = 1, .size = 40 };
+                m.plexes[i] = (LdmPlex) { .layout = LDM_LAYOUT_CONCAT, .columns = &m.columns[i], .n_columns = 1 };
+                m.plex_ptrs[i] = &m.plexes[i];
+        }
+        m.volume = (LdmVolume) { .type = LDM_VOLUME_MIRROR, .plexes = m.plex_ptrs, .n_plexes = 2, .size = 40 };
+
+        /* The offset check itself: the last sector inside the region, not one byte more. */
+        g_assert_cmpint(ldm_extent_write_offset(&m.extents[1], 31 * SECT, SECT, &at), ==, 0);
+        g_assert_cmpuint(at, ==, (PUB_END - 1) * SECT);
+        g_assert_cmpint(ldm_extent_write_offset(&m.extents[1], 31 * SECT, SECT + 1, &at), ==, -EINVAL);
+        g_assert_cmpint(ldm_extent_write_offset(&m.extents[0], 39 * SECT, SECT + 1, &at), ==, -EINVAL);
+        g_assert_cmpint(ldm_extent_write_offset(&m.extents[0], UINT64_MAX, 2, &at), ==, -EINVAL);
+        m.extents[0].start = UINT64_MAX / 256;
+        g_assert_cmpint(ldm_extent_write_offset(&m.extents[0], 0, 1, &at), ==, -EINVAL);
+        m.extents[0].start = 1000;
+        m.disks[0].device = NULL;
+        g_assert_cmpint(ldm_extent_write_offset(&m.extents[0], 0, 1, &at), ==, -ENODEV);
+        m.disks[0].device = &m.devs[0];
+
+        g_assert_cmpint(ldm_volume_io_open(&m.volume, LDM_IO_WRITE, &w), ==, 0);
+        fill_random(data, 40 * SECT, 13);
+        g_assert_cmpint(ldm_volume_write(w, 0, data, 40 * SECT), ==, -EINVAL);
+        g_assert_cmpint(ldm_volume_write_plex(w, 1, 0, data, 40 * SECT), ==, -EINVAL);
+        g_assert_cmpint(ldm_volume_write_column(w, 1, 0, 32 * SECT, data, SECT), ==, -EINVAL);
+        /* Inside the region the plex is still written. */
+        g_assert_cmpint(ldm_volume_write_plex(w, 1, 0, data, 32 * SECT), ==, 0);
+        read_disk(&m, 1, (PUB_END - 32) * SECT, back, 32 * SECT);
+        g_assert(memcmp(back, data, 32 * SECT) == 0);
+        read_disk(&m, 1, PUB_END * SECT, back, 2048 * SECT);
+        for (size_t i = 0; i < 2048 * SECT; i++)
+                g_assert_cmpuint(back[i], ==, 0);
+        model_free(&m);
+}
+
 /* ---- health --------------------------------------------------------------------------- */
 
 static void test_health(void) {
@@ -602,6 +652,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/volume/io/stripe", test_stripe_io);
         g_test_add_func("/volume/io/span-mirror", test_span_mirror_io);
         g_test_add_func("/volume/io/bad-geometry", test_bad_geometry);
+        g_test_add_func("/volume/io/outside-public-region", test_outside_public_region);
         g_test_add_func("/volume/health/raid5", test_health);
         g_test_add_func("/volume/health/mirror", test_health_mirror);
         g_test_add_func("/volume/health/rejected-extent", test_health_rejected_extent);

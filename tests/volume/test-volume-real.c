@@ -86,6 +86,14 @@ static const Spec specs[] = {
             { "ldm-2008r2-mirrored-1.img", MBR_PUB, 32833, 63488, 126976, 0, 0 } }, 3 },
 };
 
+/* PRIVHEAD pub_size of a member's image (EXPECTED.md §2.1): the volume writer keeps data
+ * inside it. */
+static uint64_t member_pub_size(const Member *mb) {
+        if (mb->pub_start == GPT_PUB)
+                return 36797;
+        return g_str_has_prefix(mb->image, "ldm-2003r2-") ? 96327 : 100289;
+}
+
 /* One volume's model: one disk per member (no spec puts two members on one image). */
 typedef struct Model {
         LdmPack pack;
@@ -108,6 +116,7 @@ static void model_build(Model *m, const Spec *s, const char *dir) {
 
                 m->devs[i].path = g_build_filename(dir, mb->image, NULL);
                 m->devs[i].privhead.pub_start = mb->pub_start;
+                m->devs[i].privhead.pub_size = member_pub_size(mb);
                 m->disks[i] = (LdmDisk) { .pack = &m->pack, .id = (uint32_t) i + 1, .device = &m->devs[i] };
                 m->ext[i] = (LdmExtent) { .disk = &m->disks[i], .start = mb->start, .size = mb->size,
                                           .offset_in_column = s->layout == LDM_LAYOUT_CONCAT ? mb->voloff : 0,
