@@ -44,6 +44,8 @@ static bool plex_checkable(const LdmPlex *p) {
 static bool volume_checkable(const LdmVolume *v) {
         size_t n = 0;
 
+        if (ldm_volume_extent_rejected(v))
+                return false;
         if (v->type == LDM_VOLUME_MIRROR) {
                 for (size_t i = 0; i < v->n_plexes; i++)
                         n += plex_checkable(v->plexes[i]);
@@ -270,7 +272,13 @@ int repair_verify(RepairContext *c, unsigned *ret_unverified) {
 
                 snprintf(c->detail_buf, sizeof(c->detail_buf), "%s", v->name);
                 c->detail = c->detail_buf;
-                if (v->type == LDM_VOLUME_MIRROR)
+                /* Its plexes or columns lack sectors (pack.c left an extent out): reading
+                 * them would only fail, and the volume is Failed anyway. */
+                if (ldm_volume_extent_rejected(v)) {
+                        repair_remaining_add(c, "%s: an extent leaves its disk's public region or overlaps another, not verified",
+                                             v->name);
+                        unverified++;
+                } else if (v->type == LDM_VOLUME_MIRROR)
                         r = verify_mirror(c, v, &unverified);
                 else if (v->type == LDM_VOLUME_RAID5)
                         r = verify_raid5(c, v, &unverified);
