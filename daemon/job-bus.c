@@ -292,7 +292,8 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         uid_t uid;
         int r;
 
-        if (j->state == JOB_DONE)
+        /* Refreshing: the work is over and its result stands ([MS-VDS] IVdsAsync::Cancel). */
+        if (j->state == JOB_DONE || j->refreshing)
                 return sd_bus_error_setf(error, LDMD_ERROR_CANCEL_TOO_LATE,
                                          "Job %s (%s of pack %s) has already finished.", j->path,
                                          job_operation_to_string(j->operation), j->pack_name);
@@ -304,7 +305,7 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 if (r <= 0)
                         return r < 0 ? r : 1;
                 /* The job may have ended while polkit was asked. */
-                if (j->state == JOB_DONE)
+                if (j->state == JOB_DONE || j->refreshing)
                         return sd_bus_error_setf(error, LDMD_ERROR_CANCEL_TOO_LATE,
                                                  "Job %s has already finished.", j->path);
         }
@@ -363,7 +364,9 @@ static int property_get_cancelable(sd_bus *bus, const char *path, const char *in
                                    const char *property, sd_bus_message *reply, void *userdata,
                                    sd_bus_error *error) {
         Job *j = userdata;
-        return sd_bus_message_append(reply, "b", (int) (j->state == JOB_QUEUED || j->state == JOB_RUNNING));
+        /* Not while refreshing: the work is over, its result stands. */
+        return sd_bus_message_append(reply, "b", (int) ((j->state == JOB_QUEUED || j->state == JOB_RUNNING) &&
+                                                        !j->refreshing));
 }
 
 static int property_get_message(sd_bus *bus, const char *path, const char *interface,

@@ -309,10 +309,11 @@ static void job_on_work_done(int result, void *userdata) {
         uint64_t gen = m->generation + 1;
         int r;
 
+        j->task = NULL;
         j->work_error = result;
         j->refreshing = true;
         job_set_message(j, "Refreshing the pack's state");
-        job_changed(j, 0, false);
+        job_changed(j, JOB_CHANGE_CANCELABLE, false);
         r = manager_scan_now(m);
         if (r < 0) {
                 log_warning_errno(r, "Failed to rescan after %s: %m", j->path);
@@ -500,7 +501,7 @@ int job_start(Manager *m, const PackObj *pack, JobOperation op, uid_t uid, sd_bu
                 r = -ENOMEM;
         }
         if (r >= 0)
-                r = pool_submit(m->pool, job_work, job_on_progress, job_on_work_done, j, NULL);
+                r = pool_submit(m->pool, job_work, job_on_progress, job_on_work_done, j, &j->task);
         if (r < 0) {
                 job_free(j);
                 return r;
@@ -521,12 +522,17 @@ int job_start(Manager *m, const PackObj *pack, JobOperation op, uid_t uid, sd_bu
 }
 
 void job_cancel(Job *j) {
-        if (j->state == JOB_DONE || j->state == JOB_CANCELLING)
+        if (j->state == JOB_DONE || j->state == JOB_CANCELLING || j->refreshing)
                 return;
         atomic_store(&j->cancel, true);
         j->state = JOB_CANCELLING;
         job_set_message(j, "Cancelling at the next safe point");
         job_changed(j, JOB_CHANGE_STATE, true);
+        /* Still queued (behind other packs' jobs): it ends now, not when a worker is free. */
+        if (j->task && pool_task_unqueue(j->task, 0)) {
+                j->result = (RepairResult) { .hresult = VDS_E_OPERATION_CANCELED };
+                snprintf(j->result.message, sizeof j->result.message, "Cancelled before it started");
+        }
 }
 
 /* ---- the manager's side ---- */

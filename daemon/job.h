@@ -100,6 +100,7 @@ typedef struct Job {
         pthread_mutex_t lock;
         JobProgress shared;
         RepairResult result;       /* written by the worker, read after its done callback */
+        PoolTask *task;            /* the pool's handle until the done callback */
         int work_error;
 
         /* Loop side: the published values. */

@@ -254,6 +254,41 @@ int pool_submit(Pool *p, PoolWorkFn work, PoolProgressFn progress, PoolDoneFn do
         return 0;
 }
 
+/* Takes t out of l if it is there. */
+static bool list_remove(TaskList *l, PoolTask *t) {
+        PoolTask *prev = NULL;
+
+        for (PoolTask *q = l->head; q; prev = q, q = q->next) {
+                if (q != t)
+                        continue;
+                if (prev)
+                        prev->next = t->next;
+                else
+                        l->head = t->next;
+                if (l->tail == t)
+                        l->tail = prev;
+                l->n--;
+                t->next = NULL;
+                return true;
+        }
+        return false;
+}
+
+bool pool_task_unqueue(PoolTask *t, int result) {
+        Pool *p = t->pool;
+        bool queued;
+
+        pthread_mutex_lock(&p->lock);
+        queued = list_remove(&p->queue, t);
+        if (queued) {
+                t->result = result;
+                list_push(&p->finished, t);
+                wake_loop(p);
+        }
+        pthread_mutex_unlock(&p->lock);
+        return queued;
+}
+
 void pool_task_notify_progress(PoolTask *t) {
         Pool *p = t->pool;
 

@@ -44,6 +44,11 @@ int pool_get_fd(const Pool *p);
 int pool_submit(Pool *p, PoolWorkFn work, PoolProgressFn progress, PoolDoneFn done,
                 void *userdata, PoolTask **ret_task);
 
+/* Loop side: when t has not started yet, takes it out of the queue and has pool_dispatch()
+ * call its done callback with result, as if it had run; returns false when a worker already
+ * took it (it then ends as its work function decides). */
+bool pool_task_unqueue(PoolTask *t, int result);
+
 /* Worker side: asks the loop thread to call the task's progress callback. Calls made before
  * the loop gets round to it are coalesced into one callback; never blocks, never allocates. */
 void pool_task_notify_progress(PoolTask *task);

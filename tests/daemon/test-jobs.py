@@ -568,6 +568,33 @@ def other_users_cannot_take_every_wait_slot(ctx):
         ctx.stop(d)
 
 
+@tap.test
+def cancel_of_a_queued_job_ends_it_at_once(ctx):
+    """With one worker busy on another pack, a queued job that is cancelled ends at once,
+    cancelled, instead of when the worker is free (its pack stayed Busy until then)."""
+    imgs, gold = ctx.big_pack("big-queue")
+    break_big_mirror(imgs)
+    imgs_2008, _ = ctx.copy_2008("queue")
+    d = ctx.start(imgs + imgs_2008, conf="RepairRateLimitMiB=8\nWorkerThreads=1\n")
+    try:
+        bus = ctx.bus
+        big, slow = start_big_recover(ctx, d, imgs)
+        pack = pack_of(bus, X.PACK_2008["name"])
+        (queued,) = bus.call(pack, IFACE_PACK, "Verify")
+        assert bus.prop(queued, IFACE_JOB, "State") == "queued"
+        bus.call(queued, IFACE_JOB, "Cancel")
+        hr, _ = job_wait(bus, queued, timeout=10)
+        assert hr == VDS_E_OPERATION_CANCELED, "0x%08x" % hr
+        assert bus.prop(queued, IFACE_JOB, "Message") == "Cancelled before it started"
+        assert bus.prop(slow, IFACE_JOB, "State") == "running", "the other job ended first: no test"
+        assert bus.prop(pack, IFACE_PACK, "ActiveJob") == "/"
+        hr, out = job_wait(bus, slow)
+        assert hr == S_OK, out
+        assert_healthy(bus, big, imgs, gold)
+    finally:
+        ctx.stop(d)
+
+
 HANG_PRELOAD = os.environ.get("LDM_HANG_PRELOAD") or os.path.join(BUILD_ROOT, "tests", "daemon", "hang-preload.so")
 
 
@@ -591,6 +618,11 @@ def job_ends_when_the_rescan_hangs(ctx):
         open(gate, "w").close()
         t0 = time.monotonic()
         (job,) = bus.call(pack, IFACE_PACK, "Verify")
+        # While the pack's state is refreshed the work is over and its result stands.
+        wait_until(lambda: bus.prop(job, IFACE_JOB, "Message") == "Refreshing the pack's state", 30,
+                   "the refresh")
+        assert bus.prop(job, IFACE_JOB, "Cancelable") is False
+        assert bus.call_error(job, IFACE_JOB, "Cancel")[0] == "org.ldmd1.Error.CancelTooLate"
         hr, out = job_wait(bus, job, timeout=60)
         waited = time.monotonic() - t0
         assert hr == S_OK and out["mirror_mismatches"] == 0, "0x%08x %s" % (hr, out)

@@ -180,6 +180,37 @@ static void test_free_with_queued(void) {
         g_assert_cmpint(queued.n_done, ==, 0);
 }
 
+static void test_unqueue(void) {
+        _cleanup_(pool_freep) Pool *p = NULL;
+        Item busy = { .gated = true, .value = 1 }, queued[3] = { { .value = 2 }, { .value = 3 }, { .value = 4 } };
+        PoolTask *running, *tasks[3];
+
+        gate_set(false);
+        g_assert_cmpint(pool_new(1, 4, &p), ==, 0);
+        g_assert_cmpint(pool_submit(p, work, NULL, done, &busy, &running), ==, 0);
+        while (pool_n_running(p) == 0)
+                sched_yield();
+        for (int i = 0; i < 3; i++)
+                g_assert_cmpint(pool_submit(p, work, NULL, done, &queued[i], &tasks[i]), ==, 0);
+
+        /* The middle one leaves the queue and completes with the result given, without
+         * running; a running task cannot be taken back. */
+        g_assert_true(pool_task_unqueue(tasks[1], -ECANCELED));
+        g_assert_false(pool_task_unqueue(running, -ECANCELED));
+        g_assert_cmpint(pool_n_queued(p), ==, 2);
+        run_until(p, 1);
+        g_assert_cmpint(queued[1].n_done, ==, 1);
+        g_assert_cmpint(queued[1].done_result, ==, -ECANCELED);
+        g_assert_true(pthread_equal(queued[1].worker, (pthread_t) 0));
+
+        gate_set(true);
+        run_until(p, 3);
+        g_assert_cmpint(busy.done_result, ==, -1);
+        g_assert_cmpint(queued[0].done_result, ==, -2);
+        g_assert_cmpint(queued[2].done_result, ==, -4);
+        g_assert_cmpint(queued[1].n_done, ==, 1);
+}
+
 static void test_invalid(void) {
         Pool *p = NULL;
 
@@ -195,6 +226,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/pool/bounded", test_bounded);
         g_test_add_func("/pool/progress", test_progress);
         g_test_add_func("/pool/free-with-queued", test_free_with_queued);
+        g_test_add_func("/pool/unqueue", test_unqueue);
         g_test_add_func("/pool/invalid", test_invalid);
         return g_test_run();
 }
