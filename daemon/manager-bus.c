@@ -34,8 +34,10 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 m->sources[i].stamp = ++m->stamp;
         }
         r = manager_scan_now(m);
-        if (r < 0)
+        if (r < 0) {
+                manager_remove_rescan_waiter(m, msg);
                 return r;
+        }
         return 1; /* answered by manager_answer_rescan_waiters() */
 }
 

@@ -115,6 +115,9 @@ void manager_schedule_scan(Manager *m);
 int manager_scan_now(Manager *m);
 /* Remembers a Rescan() call; it is answered when a scan submitted after now is published. */
 int manager_add_rescan_waiter(Manager *m, sd_bus_message *call);
+/* Undoes manager_add_rescan_waiter() when the scan could not start: the caller gets that error
+ * instead, and only that answer. */
+void manager_remove_rescan_waiter(Manager *m, sd_bus_message *call);
 
 /* emit.c */
 /* Publishes a new model; signals are sent from a deferred event source, coalesced. */

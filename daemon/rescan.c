@@ -29,9 +29,10 @@ static int manager_submit_scan(Manager *m) {
 
         m->scan_wanted = false;
         m->submitted_stamp = m->stamp;
-        r = prober_submit(m->prober, TAKE_PTR(paths), ++m->generation);
+        r = prober_submit(m->prober, TAKE_PTR(paths), m->generation + 1);
         if (r < 0)
                 return log_error_errno(r, "Failed to start scan: %m");
+        m->generation++; /* only a scan that runs counts */
         log_debug("Scan %" PRIu64 " started.", m->generation);
         return 0;
 }
@@ -89,6 +90,20 @@ int manager_add_rescan_waiter(Manager *m, sd_bus_message *call) {
         m->rescan_waiter_gen[m->n_rescan_waiters] = m->generation + 1;
         m->n_rescan_waiters++;
         return 0;
+}
+
+void manager_remove_rescan_waiter(Manager *m, sd_bus_message *call) {
+        for (size_t i = 0; i < m->n_rescan_waiters; i++) {
+                if (m->rescan_waiters[i] != call)
+                        continue;
+                sd_bus_message_unref(call);
+                for (size_t k = i + 1; k < m->n_rescan_waiters; k++) {
+                        m->rescan_waiters[k - 1] = m->rescan_waiters[k];
+                        m->rescan_waiter_gen[k - 1] = m->rescan_waiter_gen[k];
+                }
+                m->n_rescan_waiters--;
+                return;
+        }
 }
 
 static void manager_answer_rescan_waiters(Manager *m, uint64_t generation) {
