@@ -94,16 +94,26 @@ uint64_t ldm_extent_disk_offset(const LdmExtent *ext) {
 
 int ldm_disk_public_bytes(const LdmDisk *disk, uint64_t *ret_start, uint64_t *ret_end) {
         const LdmDevice *d = disk ? disk->device : NULL;
-        uint64_t ss, start, size;
+        const LdmPrivhead *ph;
+        uint64_t ss, start, size, end, priv_end;
 
         if (!d)
                 return -ENODEV;
+        ph = &d->privhead;
         /* §13: PRIVHEAD geometry counts device sectors; a model without a sector size means 512. */
         ss = d->sector_size ?: 512;
-        if (mul_u64_overflow(d->privhead.pub_start, ss, &start) ||
-            mul_u64_overflow(d->privhead.pub_size, ss, &size) || add_u64_overflow(start, size, ret_end))
+        if (mul_u64_overflow(ph->pub_start, ss, &start) ||
+            mul_u64_overflow(ph->pub_size, ss, &size) || add_u64_overflow(start, size, &end))
                 return -EOVERFLOW;
+        /* The kernel's K4: the public region lies on the device and clear of the private region
+         * (a PRIVHEAD says both; nothing checks one against the other before this). Else no
+         * extent of the disk is usable, and none is written. */
+        if ((d->size > 0 && end > d->size) ||
+            (!add_u64_overflow(ph->priv_start, ph->priv_size, &priv_end) &&
+             ph->pub_start < priv_end && ph->priv_start < ph->pub_start + ph->pub_size))
+                return -ERANGE;
         *ret_start = start;
+        *ret_end = end;
         return 0;
 }
 
@@ -290,11 +300,17 @@ static const char *disk_path(const LdmDisk *d) {
 static bool extent_in_public_region(LdmPack *p, const LdmRecord *rec, const LdmDisk *d) {
         const LdmPartitionRecord *x = &rec->partition;
         uint64_t lo = 0, hi = 0, end;
+        int r;
 
         if (!d->device)
                 return true;
-        if (ldm_disk_public_bytes(d, &lo, &hi) >= 0 && !add_u64_overflow(x->start, x->size, &end) &&
-            end <= (hi - lo) / 512)
+        r = ldm_disk_public_bytes(d, &lo, &hi);
+        if (r == -ERANGE) {
+                pack_diagf(p, rec, "on %s (%s), whose PRIVHEAD puts the public region (sectors %" PRIu64 "+%" PRIu64 ") off the device or over the private region",
+                           d->name, disk_path(d), d->device->privhead.pub_start, d->device->privhead.pub_size);
+                return false;
+        }
+        if (r >= 0 && !add_u64_overflow(x->start, x->size, &end) && end <= (hi - lo) / 512)
                 return true;
         pack_diagf(p, rec, "sectors %" PRIu64 "+%" PRIu64 " on %s (%s) leave its %" PRIu64 "-sector public region",
                    x->start, x->size, d->name, disk_path(d), (hi - lo) / 512);

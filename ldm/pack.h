@@ -165,7 +165,8 @@ size_t ldm_pack_n_present(const LdmPack *p);
 uint64_t ldm_extent_disk_offset(const LdmExtent *ext);
 /* The disk's public region as absolute bytes [*ret_start, *ret_end) on its device (PRIVHEAD
  * pub_start/pub_size, in device sectors). -ENODEV when the disk is missing, -EOVERFLOW when
- * the bytes do not fit in 64 bits. */
+ * the bytes do not fit in 64 bits, -ERANGE when the region leaves the device or overlaps the
+ * private region (then no extent of the disk is used or written). */
 int ldm_disk_public_bytes(const LdmDisk *disk, uint64_t *ret_start, uint64_t *ret_end);
 /* Whether an extent record of one of the volume's plexes was left out (extent_rejected). */
 bool ldm_volume_extent_rejected(const LdmVolume *v);

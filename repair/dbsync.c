@@ -22,6 +22,7 @@
 
 #include "context.h"
 #include "health.h"
+#include "sync-journal.h"
 #include "writer.h"
 
 static const uint64_t toc_slot_rel[_LDM_TOC_SLOT_MAX] = {
@@ -210,7 +211,9 @@ static bool copy_equal(const LdmDevice *dev, const LdmDatabase *img) {
                memcmp(dev->db->log, img->log, img->log_size) == 0;
 }
 
-/* Replaces one disk's copy: body first, the VMDB sector (the copy's identity) last. */
+/* Replaces one disk's copy: body first, the VMDB sector (the copy's identity) last. In
+ * between the copy is neither the old one nor the new one: the sync journal says so, for a
+ * refresh after a power cut there (sync-journal.h). */
 static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) {
         _cleanup_(ldm_io_closep) LdmIo *io = NULL;
         const LdmTocRegion *cfg = &dev->toc.regions[0], *log = &dev->toc.regions[1];
@@ -229,6 +232,10 @@ static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) 
         r = repair_open_device(c, NULL, dev->path, LDM_IO_WRITE, &io);
         if (r < 0)
                 return r;
+        r = sync_journal_begin(c->req->state_dir, &c->pack->guid, &dev->privhead.disk_guid,
+                               img->vmdb.committed_seq);
+        if (r < 0)
+                return disk_failed(c, dev, "Noting in the state directory the database sync", r);
         r = ldm_io_pwrite(io, img->log, img->log_size, log_off);
         if (r >= 0)
                 r = ldm_io_pwrite(io, img->config + LDM_SECTOR, img->config_size - LDM_SECTOR,
@@ -241,6 +248,9 @@ static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) 
                 r = ldm_io_flush(io);
         if (r < 0)
                 return r;
+        r = sync_journal_end(c->req->state_dir, &c->pack->guid, &dev->privhead.disk_guid);
+        if (r < 0)
+                return disk_failed(c, dev, "Removing the state directory's note of the database sync", r);
         c->res->disks_synced++;
         return 1;
 }

@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "health.h"
+#include "sync-journal.h"
 #include "vds.h"
 
 static const char *const step_table[_REPAIR_STEP_MAX] = {
@@ -146,6 +147,19 @@ int repair_rescan(RepairContext *c) {
         return 0;
 }
 
+static size_t n_disks_being_synced(const RepairContext *c) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->pack->n_disks; i++) {
+                const LdmDisk *d = &c->pack->disks[i];
+
+                if (!d->device && d->invalid_device &&
+                    sync_journal_pending(c->req->state_dir, &c->pack->guid, &d->guid, c->pack->committed_seq))
+                        n++;
+        }
+        return n;
+}
+
 static int step_refresh(RepairContext *c) {
         size_t n_present;
         int r;
@@ -159,8 +173,10 @@ static int step_refresh(RepairContext *c) {
                 return r;
 
         /* VDS_PACK_FLAG: quorum is n/2 + 1 of the pack's disks. Without it, which copy is
-         * authoritative cannot be known: write nothing. */
-        n_present = ldm_pack_n_present(c->pack);
+         * authoritative cannot be known: write nothing. A disk whose copy this engine was
+         * rewriting, to a generation the authority has, when the last run stopped counts
+         * (sync-journal.h): it holds nothing the authority lacks. */
+        n_present = ldm_pack_n_present(c->pack) + n_disks_being_synced(c);
         if (n_present < c->pack->n_disks / 2 + 1) {
                 set_message(c, "Pack %s has no quorum: %zu of %zu disks present, %zu needed; nothing was written",
                             c->pack->name, n_present, c->pack->n_disks, c->pack->n_disks / 2 + 1);

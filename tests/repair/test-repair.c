@@ -16,6 +16,7 @@
 #include "ldm-damage.h"
 #include "repair.h"
 #include "scan.h"
+#include "sync-journal.h"
 #include "test-util.h"
 #include "unaligned.h"
 #include "validate.h"
@@ -623,6 +624,40 @@ static void test_extents_overlap(void) {
         fixture_done(&f);
 }
 
+/* Disk5's PRIVHEAD copies grow its public region 1024 sectors into its private region (the
+ * kernel's rule K4; nothing checked it): no extent of that disk is used, so both volumes on
+ * it are Failed, and Recover writes nothing. */
+static void test_public_region_over_private(void) {
+        static const char *const failed[] = { "Volume3", "Volume5", NULL };
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        const LdmDevice *d;
+        Fixture f;
+
+        fixture_init(&f, true);
+        d = find_extent(scan_pack(&f, &scan), "Disk5-01")->disk->device;
+        g_assert_cmpint(ldm_io_open(d->path, LDM_IO_WRITE, &io), ==, 0);
+        for (LdmPrivheadCopy c = 0; c < _LDM_PRIVHEAD_COPY_MAX; c++) {
+                uint64_t lba = c == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA :
+                               d->privhead.priv_start + (c == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
+                LdmPrivhead ph = d->privheads[c];
+                uint8_t sector[512];
+
+                if (d->privhead_state[c] != 0)
+                        continue;
+                ph.pub_size += 1024;
+                ldm_privhead_encode(&ph, sector);
+                g_assert_cmpint(ldm_io_pwrite(io, sector, sizeof sector, lba * 512), ==, 0);
+        }
+        io = ldm_io_close(io);
+        scan = ldm_scan_free(scan);
+
+        assert_extent_rejected(&f, "\"Disk5-01\"", "over the private region", failed);
+        assert_extent_rejected(&f, "\"Disk5-02\"", "over the private region", failed);
+        assert_recover_writes_nothing(&f, failed);
+        fixture_done(&f);
+}
+
 /* Below the model: an extent moved past its disk's public region after the model was built
  * (pack.c would have left it out) is refused by the engine's column writer, which writes
  * nothing and keeps the extent for the job's message. */
@@ -998,6 +1033,109 @@ static void test_mkldm(gconstpointer data) {
         fixture_done(&f);
 }
 
+/* ---- a power cut inside the database sync of a two-disk pack ---- */
+
+static void edit_delete_simple(LdmPack *p, LdmTxn *t) {
+        LdmVolume *v = find_volume(p, "S");
+        LdmPlex *pl = v->plexes[0];
+
+        g_assert_cmpint(ldm_txn_delete(t, pl->columns[0].extents[0]->id), ==, 0);
+        g_assert_cmpint(ldm_txn_delete(t, pl->id), ==, 0);
+        g_assert_cmpint(ldm_txn_delete(t, v->id), ==, 0);
+}
+
+/* Disk 2 of two missed a transaction that deleted a volume; the sync of its copy (body
+ * first, VMDB sector last) lost power after the body: old VMDB, new records, which the
+ * reader rejects, so 1 of 2 disks is present and the pack has no quorum. With the sync
+ * journal written before the body (as write_copy() does) the next Recover counts the disk
+ * and finishes the sync; without it nothing is written (which copy is newest is unknown). */
+static void torn_sync_fixture(Fixture *f, LdmGuid *ret_disk2, uint64_t *ret_seq) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        const char *build = g_getenv("LDM_BUILD_ROOT");
+        g_autofree char *out = NULL;
+        const LdmDevice *a = NULL, *b = NULL;
+        LdmPack *p;
+
+        *f = (Fixture) { .dir = fixture_dir() };
+        f->state = g_build_filename(f->dir, "state", NULL);
+        g_assert_cmpint(g_mkdir(f->state, 0700), ==, 0);
+        for (int i = 0; i < 2; i++)
+                f->paths[f->n_paths++] = g_strdup_printf("%s/disk%d.img", f->dir, i + 1);
+        g_assert_cmpint(test_run(&out, "%s/tools/mkldm --name TornSync --create 64M --volume mirror:16M:M@1,2 "
+                                 "--volume simple:8M:S@1 '%s' '%s' 2>&1", build, f->paths[0], f->paths[1]), ==, 0);
+        g_assert_cmpint(ldm_scan_paths(f->paths, f->n_paths, &scan), ==, 0);
+        f->guid = scan->packs[0]->guid;
+        scan = ldm_scan_free(scan);
+        transact(f, edit_delete_simple, 0, "disk2.img");
+
+        p = scan_pack(f, &scan);
+        for (size_t i = 0; i < p->n_devices; i++) {
+                if (g_str_has_suffix(p->devices[i]->path, "disk1.img"))
+                        a = p->devices[i];
+                else
+                        b = p->devices[i];
+        }
+        g_assert_nonnull(a);
+        g_assert_nonnull(b);
+        g_assert_cmpuint(b->effective_committed, <, a->effective_committed);
+        g_assert_cmpint(ldm_io_open(b->path, LDM_IO_WRITE, &io), ==, 0);
+        g_assert_cmpint(ldm_io_pwrite(io, a->db->log, a->db->log_size,
+                                      (b->privhead.priv_start + b->toc.regions[1].start) * 512), ==, 0);
+        g_assert_cmpint(ldm_io_pwrite(io, a->db->config + 512, a->db->config_size - 512,
+                                      (b->privhead.priv_start + b->toc.regions[0].start) * 512 + 512), ==, 0);
+        *ret_disk2 = b->privhead.disk_guid;
+        *ret_seq = a->effective_committed;
+        scan = ldm_scan_free(scan);
+
+        /* The reader now rejects disk 2's copy: 1 of 2 disks. */
+        g_assert_cmpint(ldm_scan_paths(f->paths, f->n_paths, &scan), ==, 0);
+        g_assert_cmpuint(scan->n_invalid, ==, 1);
+}
+
+static void test_torn_sync_journal(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        RepairResult res;
+        LdmGuid disk2;
+        uint64_t seq;
+        LdmPack *p;
+        Fixture f;
+
+        torn_sync_fixture(&f, &disk2, &seq);
+        g_assert_cmpint(sync_journal_begin(f.state, &f.guid, &disk2, seq), ==, 0);
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.disks_synced, ==, 1);
+        g_assert_false(sync_journal_pending(f.state, &f.guid, &disk2, UINT64_MAX));
+        p = scan_pack(&f, &scan);
+        g_assert_cmpuint(p->n_devices, ==, 2);
+        g_assert_cmpuint(scan->n_invalid, ==, 0);
+        g_assert_cmpuint(p->n_volumes, ==, 1);      /* S is gone on both disks */
+        g_assert_cmpint(find_volume(p, "M")->health, ==, VDS_H_HEALTHY);
+        judge_ok(&f);
+        fixture_done(&f);
+}
+
+static void test_torn_sync_no_journal(void) {
+        RepairResult res;
+        LdmGuid disk2;
+        uint64_t seq;
+        Fixture f;
+        char *before[2];
+
+        torn_sync_fixture(&f, &disk2, &seq);
+        for (size_t i = 0; i < 2; i++)
+                g_assert_cmpint(test_run(&before[i], "sha256sum '%s'", f.paths[i]), ==, 0);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_PACK_OFFLINE);
+        for (size_t i = 0; i < 2; i++) {
+                g_autofree char *after = NULL;
+                g_assert_cmpint(test_run(&after, "sha256sum '%s'", f.paths[i]), ==, 0);
+                g_assert_cmpstr(after, ==, before[i]);
+                g_free(before[i]);
+        }
+        fixture_done(&f);
+}
+
 /* ---- the 2003 R2 pack: 10 MBR disks, records split over two VBLK fragments, four
  * TOCBLOCKs per disk (two current, two older). ---- */
 
@@ -1255,6 +1393,9 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/missing-disk", test_missing_disk);
         g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
         g_test_add_func("/repair/quick/extent-past-public-region", test_extent_past_public_region);
+        g_test_add_func("/repair/quick/torn-sync-journal", test_torn_sync_journal);
+        g_test_add_func("/repair/quick/torn-sync-no-journal", test_torn_sync_no_journal);
+        g_test_add_func("/repair/quick/public-region-over-private", test_public_region_over_private);
         g_test_add_func("/repair/quick/extents-overlap", test_extents_overlap);
         g_test_add_func("/repair/quick/write-guard", test_write_guard);
         g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
