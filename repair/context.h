@@ -104,9 +104,12 @@ int repair_clear_klog_marks(RepairContext *c);
 
 /* repair.c: re-probes req->paths and finds the pack (replacing c->scan/c->pack). */
 int repair_rescan(RepairContext *c);
-/* Opens one device; on failure the result's message names the disk and why (held devices:
- * VDS_E_DEVICE_IN_USE). O_DIRECT falls back to buffered I/O where unsupported. */
-int repair_open_device(RepairContext *c, const char *name, const char *path, LdmIoFlags flags,
+/* Opens the device dev was probed from; on failure the result's message names the disk and
+ * why (held devices: VDS_E_DEVICE_IN_USE). O_DIRECT falls back to buffered I/O where
+ * unsupported. The engine reopens disks by path between its steps, so the device is checked
+ * to still be that disk (its PRIVHEAD's disk and group GUIDs): -ESTALE when another disk took
+ * the path meanwhile (hot-swapped). */
+int repair_open_device(RepairContext *c, const char *name, const LdmDevice *dev, LdmIoFlags flags,
                        LdmIo **ret);
 /* Opens (flags) / closes an LdmIo for every present disk of the pack. */
 int repair_open_disks(RepairContext *c, LdmIoFlags flags);

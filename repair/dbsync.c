@@ -83,7 +83,7 @@ static int fix_headers(RepairContext *c, LdmDevice *dev) {
                 if (dev->privhead_state[k] == 0 && memcmp(dev->privheads[k].raw, ph, LDM_SECTOR) == 0)
                         continue;
                 if (!io) {
-                        r = repair_open_device(c, NULL, dev->path, LDM_IO_WRITE, &io);
+                        r = repair_open_device(c, NULL, dev, LDM_IO_WRITE, &io);
                         if (r < 0)
                                 return r;
                 }
@@ -105,7 +105,7 @@ static int fix_headers(RepairContext *c, LdmDevice *dev) {
                 } else
                         continue;
                 if (!io) {
-                        r = repair_open_device(c, NULL, dev->path, LDM_IO_WRITE, &io);
+                        r = repair_open_device(c, NULL, dev, LDM_IO_WRITE, &io);
                         if (r < 0)
                                 return r;
                 }
@@ -229,7 +229,7 @@ static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) 
         cfg_off = (priv + cfg->start) * LDM_SECTOR;
         log_off = (priv + log->start) * LDM_SECTOR;
 
-        r = repair_open_device(c, NULL, dev->path, LDM_IO_WRITE, &io);
+        r = repair_open_device(c, NULL, dev, LDM_IO_WRITE, &io);
         if (r < 0)
                 return r;
         r = sync_journal_begin(c->req->state_dir, &c->pack->guid, &dev->privhead.disk_guid,
@@ -333,7 +333,7 @@ static int mark_behind(RepairContext *c) {
                 LdmDevice *dev = c->pack->disks[i].device;
                 if (!dev || dev->effective_committed != c->pack->committed_seq)
                         continue;
-                r = repair_open_device(c, c->pack->disks[i].name, dev->path, LDM_IO_WRITE, &ios[n]);
+                r = repair_open_device(c, c->pack->disks[i].name, dev, LDM_IO_WRITE, &ios[n]);
                 if (r < 0)
                         goto out;
                 devs[n++] = dev;
@@ -531,7 +531,7 @@ int repair_clear_klog_marks(RepairContext *c) {
 
                 if (!dev)
                         continue;
-                r = repair_open_device(c, c->pack->disks[i].name, dev->path, LDM_IO_WRITE, &io);
+                r = repair_open_device(c, c->pack->disks[i].name, dev, LDM_IO_WRITE, &io);
                 if (r < 0)
                         return r;
                 r = ldm_io_pwrite(io, sector, LDM_SECTOR,

@@ -85,20 +85,52 @@ void repair_close_disks(RepairContext *c) {
         c->ios = NULL;
 }
 
-int repair_open_device(RepairContext *c, const char *name, const char *path, LdmIoFlags flags,
+/* Whether io is still the disk dev was probed from: the PRIVHEAD copy the probe used names
+ * the same disk and group. Read 4 KiB aligned, so that an O_DIRECT handle can read it too. */
+static int check_same_disk(LdmIo *io, const LdmDevice *dev) {
+        _cleanup_free_ uint8_t *buf = ldm_io_alloc_aligned(4096);
+        uint64_t lba = dev->privhead_used == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA :
+                       dev->privhead.priv_start + (dev->privhead_used == LDM_PRIVHEAD_COPY_2047 ?
+                                                   LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
+        uint64_t at = lba * LDM_SECTOR, base = at & ~(uint64_t) 4095;
+        LdmPrivhead ph;
+        LdmDiag ignored;
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        r = ldm_io_pread(io, buf, (size_t) MIN((uint64_t) 4096, ldm_io_size(io) - MIN(base, ldm_io_size(io))), base);
+        if (r < 0)
+                return r;
+        if (ldm_privhead_parse(buf + (at - base), dev->path, at, &ph, &ignored) < 0 ||
+            !guid_equal(&ph.disk_guid, &dev->privhead.disk_guid) ||
+            !guid_equal(&ph.group_guid, &dev->privhead.group_guid))
+                return -ESTALE;
+        return 0;
+}
+
+int repair_open_device(RepairContext *c, const char *name, const LdmDevice *dev, LdmIoFlags flags,
                        LdmIo **ret) {
         int r;
 
-        r = ldm_io_open(path, flags, ret);
+        r = ldm_io_open(dev->path, flags, ret);
         /* O_DIRECT is an optimisation; file systems without it (tmpfs) still work. */
         if (r == -EINVAL && (flags & LDM_IO_DIRECT))
-                r = ldm_io_open(path, flags & ~LDM_IO_DIRECT, ret);
+                r = ldm_io_open(dev->path, flags & ~LDM_IO_DIRECT, ret);
+        if (r >= 0) {
+                r = check_same_disk(*ret, dev);
+                if (r < 0)
+                        *ret = ldm_io_close(*ret);
+        }
         if (r == -EBUSY) {
                 set_message(c, "Disk %s (%s) is in use: a partition is mounted or the device is held by a device-mapper/md mapping or another program; not written",
-                            name ?: "?", path);
+                            name ?: "?", dev->path);
                 c->res->hresult = VDS_E_DEVICE_IN_USE;
-        } else if (r < 0)
-                set_message(c, "Cannot open disk %s (%s): %s", name ?: "?", path, strerror(-r));
+        } else if (r == -ESTALE)
+                set_message(c, "Disk %s (%s) is not the disk it was a moment ago (its PRIVHEAD names another disk): not written",
+                            name ?: "?", dev->path);
+        else if (r < 0)
+                set_message(c, "Cannot open disk %s (%s): %s", name ?: "?", dev->path, strerror(-r));
         return r;
 }
 
@@ -115,7 +147,7 @@ int repair_open_disks(RepairContext *c, LdmIoFlags flags) {
 
                 if (!dev)
                         continue;
-                r = repair_open_device(c, c->pack->disks[i].name, dev->path, flags, &c->ios[i]);
+                r = repair_open_device(c, c->pack->disks[i].name, dev, flags, &c->ios[i]);
                 if (r < 0) {
                         repair_close_disks(c);
                         return r;

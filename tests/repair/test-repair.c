@@ -658,6 +658,32 @@ static void test_public_region_over_private(void) {
         fixture_done(&f);
 }
 
+/* The engine reopens disks by path between its steps: a disk that took a probed disk's path
+ * meanwhile (hot-swapped; here another disk of the same pack, so only the disk GUID differs)
+ * is refused with a message naming it, and nothing is written to it. */
+static void test_swapped_disk_refused(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        g_autofree char *before = NULL, *after = NULL;
+        RepairRequest req = {};
+        RepairResult res = {};
+        RepairContext c = { .req = &req, .res = &res };
+        const char *victim;
+        Fixture f;
+
+        fixture_init(&f, true);
+        c.pack = scan_pack(&f, &scan);
+        victim = find_extent(c.pack, "Disk5-01")->disk->device->path;
+        test_copy_file(find_extent(c.pack, "Disk6-01")->disk->device->path, victim);
+        g_assert_cmpint(test_run(&before, "sha256sum '%s'", victim), ==, 0);
+        g_assert_cmpint(repair_open_disks(&c, LDM_IO_WRITE), ==, -ESTALE);
+        g_assert_null(c.ios);
+        g_assert_nonnull(strstr(res.message, "is not the disk it was a moment ago"));
+        g_assert_nonnull(strstr(res.message, victim));
+        g_assert_cmpint(test_run(&after, "sha256sum '%s'", victim), ==, 0);
+        g_assert_cmpstr(after, ==, before);
+        fixture_done(&f);
+}
+
 /* Below the model: an extent moved past its disk's public region after the model was built
  * (pack.c would have left it out) is refused by the engine's column writer, which writes
  * nothing and keeps the extent for the job's message. */
@@ -1393,6 +1419,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/missing-disk", test_missing_disk);
         g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
         g_test_add_func("/repair/quick/extent-past-public-region", test_extent_past_public_region);
+        g_test_add_func("/repair/quick/swapped-disk-refused", test_swapped_disk_refused);
         g_test_add_func("/repair/quick/torn-sync-journal", test_torn_sync_journal);
         g_test_add_func("/repair/quick/torn-sync-no-journal", test_torn_sync_no_journal);
         g_test_add_func("/repair/quick/public-region-over-private", test_public_region_over_private);
