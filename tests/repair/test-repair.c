@@ -1183,6 +1183,18 @@ static const struct {
         { "Volume4", "0610313ce7e5c74dc12685195570231838db1bc72c26f07bef246338ef0e4263" },
 };
 
+/* A private copy of the 2003 R2 pack, with a state directory. */
+static void fixture_2003(Fixture *f) {
+        g_assert_cmpint(guid_from_string("03c0c4fc-8b6f-402b-9431-4be2e5823b1c", &f->guid), ==, 0);
+        f->state = g_build_filename(f->dir, "state", NULL);
+        g_assert_cmpint(g_mkdir(f->state, 0700), ==, 0);
+        for (size_t i = 0; i < ELEMENTSOF(images_2003); i++) {
+                g_autofree char *src = test_real_image(images_2003[i]);
+                f->paths[f->n_paths] = g_build_filename(f->dir, images_2003[i], NULL);
+                test_copy_file(src, f->paths[f->n_paths++]);
+        }
+}
+
 static void edit_flag_2003(LdmPack *p, LdmTxn *t) {
         set_partition_flag(p, t, "Disk7-01", LDM_PARTITION_FLAG_RECOVER);
         set_partition_flag(p, t, "Disk9-01", LDM_PARTITION_FLAG_RECOVER);
@@ -1194,14 +1206,7 @@ static void test_pack_2003(void) {
         RepairResult res;
         LdmPack *p;
 
-        g_assert_cmpint(guid_from_string("03c0c4fc-8b6f-402b-9431-4be2e5823b1c", &f.guid), ==, 0);
-        f.state = g_build_filename(f.dir, "state", NULL);
-        g_assert_cmpint(g_mkdir(f.state, 0700), ==, 0);
-        for (size_t i = 0; i < ELEMENTSOF(images_2003); i++) {
-                g_autofree char *src = test_real_image(images_2003[i]);
-                f.paths[f.n_paths] = g_build_filename(f.dir, images_2003[i], NULL);
-                test_copy_file(src, f.paths[f.n_paths++]);
-        }
+        fixture_2003(&f);
 
         /* Disk1 misses a transaction; the mirror's second plex and RAID-5 column 1 are
          * marked stale and overwritten. */
@@ -1249,14 +1254,7 @@ static void test_cut_inside_phase_2003(void) {
         RepairResult res;
         LdmPack *p;
 
-        g_assert_cmpint(guid_from_string("03c0c4fc-8b6f-402b-9431-4be2e5823b1c", &f.guid), ==, 0);
-        f.state = g_build_filename(f.dir, "state", NULL);
-        g_assert_cmpint(g_mkdir(f.state, 0700), ==, 0);
-        for (size_t i = 0; i < ELEMENTSOF(images_2003); i++) {
-                g_autofree char *src = test_real_image(images_2003[i]);
-                f.paths[f.n_paths] = g_build_filename(f.dir, images_2003[i], NULL);
-                test_copy_file(src, f.paths[f.n_paths++]);
-        }
+        fixture_2003(&f);
         p = scan_pack(&f, &scan);
         split_record_id = 0;
         for (size_t i = 0; i < p->db->n_records && !split_record_id; i++) {

@@ -556,20 +556,25 @@ static void test_health(void) {
         model_free(&m);
 }
 
+/* A mirror of two one-extent plexes, one on each of two disks. */
+static void model_mirror(Model *m) {
+        model_disks(m, 2);
+        for (size_t i = 0; i < 2; i++) {
+                m->extents[i] = (LdmExtent) { .disk = &m->disks[i], .start = 10, .size = 8 };
+                m->ext_ptrs[i] = &m->extents[i];
+                m->columns[i] = (LdmColumn) { .extents = &m->ext_ptrs[i], .n_extents = 1, .size = 8 };
+                m->plexes[i] = (LdmPlex) { .layout = LDM_LAYOUT_CONCAT, .columns = &m->columns[i], .n_columns = 1 };
+                m->plex_ptrs[i] = &m->plexes[i];
+        }
+        m->volume = (LdmVolume) { .type = LDM_VOLUME_MIRROR, .plexes = m->plex_ptrs, .n_plexes = 2, .size = 8 };
+        m->pack.volumes = &m->volume;
+        m->pack.n_volumes = 1;
+}
+
 static void test_health_mirror(void) {
         Model m = {};
 
-        model_disks(&m, 2);
-        for (size_t i = 0; i < 2; i++) {
-                m.extents[i] = (LdmExtent) { .disk = &m.disks[i], .start = 10, .size = 8 };
-                m.ext_ptrs[i] = &m.extents[i];
-                m.columns[i] = (LdmColumn) { .extents = &m.ext_ptrs[i], .n_extents = 1, .size = 8 };
-                m.plexes[i] = (LdmPlex) { .layout = LDM_LAYOUT_CONCAT, .columns = &m.columns[i], .n_columns = 1 };
-                m.plex_ptrs[i] = &m.plexes[i];
-        }
-        m.volume = (LdmVolume) { .type = LDM_VOLUME_MIRROR, .plexes = m.plex_ptrs, .n_plexes = 2, .size = 8 };
-        m.pack.volumes = &m.volume;
-        m.pack.n_volumes = 1;
+        model_mirror(&m);
 
         ldm_health_compute(&m.pack);
         g_assert_cmpint(m.volume.health, ==, VDS_H_HEALTHY);
@@ -604,17 +609,7 @@ static void test_health_rejected_extent(void) {
         _cleanup_(ldm_volume_io_closep) LdmVolumeIo *w = NULL;
         Model m = {};
 
-        model_disks(&m, 2);
-        for (size_t i = 0; i < 2; i++) {
-                m.extents[i] = (LdmExtent) { .disk = &m.disks[i], .start = 10, .size = 8 };
-                m.ext_ptrs[i] = &m.extents[i];
-                m.columns[i] = (LdmColumn) { .extents = &m.ext_ptrs[i], .n_extents = 1, .size = 8 };
-                m.plexes[i] = (LdmPlex) { .layout = LDM_LAYOUT_CONCAT, .columns = &m.columns[i], .n_columns = 1 };
-                m.plex_ptrs[i] = &m.plexes[i];
-        }
-        m.volume = (LdmVolume) { .type = LDM_VOLUME_MIRROR, .plexes = m.plex_ptrs, .n_plexes = 2, .size = 8 };
-        m.pack.volumes = &m.volume;
-        m.pack.n_volumes = 1;
+        model_mirror(&m);
 
         m.plexes[1].extent_rejected = true;
         ldm_health_compute(&m.pack);
