@@ -99,7 +99,9 @@ static int check_same_disk(LdmIo *io, const LdmDevice *dev) {
 
         if (!buf)
                 return -ENOMEM;
-        r = ldm_io_pread(io, buf, (size_t) MIN((uint64_t) 4096, ldm_io_size(io) - MIN(base, ldm_io_size(io))), base);
+        if (at + LDM_SECTOR > ldm_io_size(io))
+                return -ESTALE; /* the copy is not even on the device any more */
+        r = ldm_io_pread(io, buf, (size_t) MIN((uint64_t) 4096, ldm_io_size(io) - base), base);
         if (r < 0)
                 return r;
         if (ldm_privhead_parse(buf + (at - base), dev->path, at, &ph, &ignored) < 0 ||
