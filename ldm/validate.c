@@ -129,6 +129,14 @@ static void check_kernel(Ctx *c) {
                 violation(c, "K7", ldm_device_rel_offset(d, 17) + 0x10, "VMDB version 4.%u status %u (kernel needs 4.10, status 1)",
                           d->db->vmdb.version_minor, d->db->vmdb.status);
         check_records_k(c);
+        /* Groups the parse dropped as a cut transaction's leftovers (database.c): the kernel
+         * and libldm reject the whole copy for them. */
+        if (d->db->n_dropped_groups > 0) {
+                violation(c, "K9", d->db->dropped_group.offset, "%u incomplete fragment group(s): %s",
+                          d->db->n_dropped_groups, d->db->dropped_group.message);
+                violation(c, "L6", d->db->dropped_group.offset, "%u incomplete fragment group(s)",
+                          d->db->n_dropped_groups);
+        }
 
         bool own = false;
         for (size_t i = 0; i < d->db->n_records; i++)

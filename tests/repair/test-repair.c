@@ -1281,9 +1281,19 @@ static void test_cut_inside_phase_2003(void) {
         }
         scan = ldm_scan_free(scan);
 
-        /* Every copy still reads, in flight, with the group dropped and said so. */
+        /* Every copy still reads, in flight, with the group dropped and said so; strict
+         * validation reports it (the kernel and libldm reject such a copy). */
         p = scan_pack(&f, &scan);
         g_assert_nonnull(p);
+        {
+                _cleanup_(ldm_diag_list_clear) LdmDiagList strict = {};
+                bool k9 = false;
+
+                g_assert_cmpint(ldm_validate_strict(scan, &strict), >, 0);
+                for (size_t k = 0; k < strict.n_items; k++)
+                        k9 = k9 || strstr(strict.items[k].structure, "K9") != NULL;
+                g_assert_true(k9);
+        }
         g_assert_cmpuint(p->n_devices, ==, ELEMENTSOF(images_2003));
         for (size_t i = 0; i < p->n_devices; i++) {
                 const LdmDevice *d = p->devices[i];
