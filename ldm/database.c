@@ -227,8 +227,6 @@ LdmRecord *ldm_database_find(const LdmDatabase *db, uint32_t id) {
         return found;
 }
 
-/* Object IDs are unique, except that a transaction replaces a record by a pending-activation
- * copy with the same ID while the old one is pending deletion. */
 static bool has_disk_group(const LdmDatabase *db) {
         for (size_t i = 0; i < db->n_records; i++)
                 if (db->records[i].type == LDM_RECORD_DISK_GROUP)
@@ -236,6 +234,8 @@ static bool has_disk_group(const LdmDatabase *db) {
         return false;
 }
 
+/* Object IDs are unique, except that a transaction replaces a record by a pending-activation
+ * copy with the same ID while the old one is pending deletion. */
 static int check_ids_and_counts(const LdmDatabase *db, const char *disk, uint64_t config_offset,
                                 LdmDiag *err) {
         uint32_t counts[_LDM_COUNT_MAX] = {};
@@ -350,7 +350,6 @@ int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, s
         *ret = TAKE_PTR(db);
         return 0;
 }
-
 
 /* assemble_records() and parse_log() read db->config and db->log; here they are the
  * caller's buffers, lent for the call and never freed by the database. */

@@ -181,14 +181,18 @@ int repair_rescan(RepairContext *c) {
         return 0;
 }
 
+/* Also forgets the notes of disks whose copy reads again (written since by someone else): a
+ * note must not vouch for a disk that breaks later for another reason. */
 static size_t n_disks_being_synced(const RepairContext *c) {
         size_t n = 0;
 
         for (size_t i = 0; i < c->pack->n_disks; i++) {
                 const LdmDisk *d = &c->pack->disks[i];
 
-                if (!d->device && d->invalid_device &&
-                    sync_journal_pending(c->req->state_dir, &c->pack->guid, &d->guid, c->pack->committed_seq))
+                if (d->device)
+                        (void) sync_journal_end(c->req->state_dir, &c->pack->guid, &d->guid);
+                else if (d->invalid_device &&
+                         sync_journal_pending(c->req->state_dir, &c->pack->guid, &d->guid, c->pack->committed_seq))
                         n++;
         }
         return n;
