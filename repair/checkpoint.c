@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "crc32.h"
 #include "macro.h"
+#include "state-file.h"
 #include "unaligned.h"
 
 /* magic[8] pack[16] volume:u32 plex:u32 target:u32 pad:u32 sequence:u64 total:u64 done:u64
@@ -77,19 +78,8 @@ int checkpoint_load(const char *dir, const CheckpointKey *key, uint64_t total, u
         return 1;
 }
 
-static int fsync_dir(const char *dir) {
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (fd < 0)
-                return negative_errno();
-        if (fsync(fd) < 0)
-                return negative_errno();
-        return 0;
-}
-
 int checkpoint_save(const char *dir, const CheckpointKey *key, uint64_t total, uint64_t done) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
         uint8_t buf[CHECKPOINT_SIZE];
         int r;
 
@@ -103,26 +93,7 @@ int checkpoint_save(const char *dir, const CheckpointKey *key, uint64_t total, u
                 return r;
 
         checkpoint_encode(key, total, done, buf);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return negative_errno();
-        if (write(fd, buf, sizeof(buf)) != (ssize_t) sizeof(buf)) {
-                r = errno > 0 ? -errno : -EIO;
-                goto fail;
-        }
-        if (fsync(fd) < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        if (rename(tmp, path) < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        return fsync_dir(dir);
-
-fail:
-        (void) unlink(tmp);
-        return r;
+        return state_file_replace(dir, path, tmp, buf, sizeof(buf));
 }
 
 int checkpoint_remove(const char *dir, const CheckpointKey *key) {
@@ -134,7 +105,5 @@ int checkpoint_remove(const char *dir, const CheckpointKey *key) {
         r = checkpoint_path(dir, key, "", &path);
         if (r < 0)
                 return r;
-        if (unlink(path) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        return fsync_dir(dir);
+        return state_file_remove(dir, path);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* sync-journal.c: one fixed little-endian record per disk being written, CRC-protected,
- * replaced atomically (as checkpoint.c). A torn or foreign file says nothing: the refresh
+ * replaced atomically (state-file.h). A torn or foreign file says nothing: the refresh
  * then counts the disk as it always did. */
 
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 
 #include "crc32.h"
 #include "macro.h"
+#include "state-file.h"
 #include "sync-journal.h"
 #include "unaligned.h"
 
@@ -39,44 +40,16 @@ static void journal_encode(const LdmGuid *pack, const LdmGuid *disk, uint64_t se
         unaligned_write_le32(out + JOURNAL_CRC_OFFSET, crc32_ieee(out, JOURNAL_CRC_OFFSET));
 }
 
-static int fsync_dir(const char *dir) {
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (fd < 0 || fsync(fd) < 0)
-                return negative_errno();
-        return 0;
-}
-
-static int write_file_synced(const char *path, const uint8_t *buf, size_t size) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-        if (fd < 0)
-                return negative_errno();
-        if (write(fd, buf, size) != (ssize_t) size)
-                return errno > 0 ? -errno : -EIO;
-        if (fsync(fd) < 0)
-                return negative_errno();
-        return 0;
-}
-
 int sync_journal_begin(const char *dir, const LdmGuid *pack, const LdmGuid *disk, uint64_t sequence) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         uint8_t buf[JOURNAL_SIZE];
-        int r;
 
         if (!dir)
                 return 0;
         if (journal_path(dir, pack, disk, "", &path) < 0 || journal_path(dir, pack, disk, ".tmp", &tmp) < 0)
                 return -ENOMEM;
         journal_encode(pack, disk, sequence, buf);
-        r = write_file_synced(tmp, buf, sizeof(buf));
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-        return fsync_dir(dir);
+        return state_file_replace(dir, path, tmp, buf, sizeof(buf));
 }
 
 int sync_journal_end(const char *dir, const LdmGuid *pack, const LdmGuid *disk) {
@@ -86,9 +59,7 @@ int sync_journal_end(const char *dir, const LdmGuid *pack, const LdmGuid *disk) 
                 return 0;
         if (journal_path(dir, pack, disk, "", &path) < 0)
                 return -ENOMEM;
-        if (unlink(path) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        return fsync_dir(dir);
+        return state_file_remove(dir, path);
 }
 
 bool sync_journal_pending(const char *dir, const LdmGuid *pack, const LdmGuid *disk,
