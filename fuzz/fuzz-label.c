@@ -56,7 +56,7 @@ static int make_disk(const uint8_t *data, size_t size, uint64_t *ret_bytes) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(ldm_io_closep) LdmIo *io = NULL;
         _cleanup_close_ int fd = -EBADF;
-        static LdmLabel label;
+        _cleanup_(ldm_label_done) LdmLabel label = {};
         uint64_t bytes = 0, n_sectors;
         LdmDiag err = {};
         char path[64];
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
 
         CHECK(label.type == LDM_LABEL_GPT);
-        CHECK(label.n_parts <= ELEMENTSOF(label.parts));
+        CHECK(label.n_parts > 0 && label.n_parts <= label.gpt_n_entries);
         CHECK(label.metadata_index >= 0 && (size_t) label.metadata_index < label.n_parts);
         CHECK(label.meta_first <= label.meta_last && label.meta_last < n_sectors);
         CHECK(label.data_index < 0 || label.data_first <= label.data_last);

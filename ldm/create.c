@@ -61,6 +61,8 @@ static int random_u32_nonzero(uint32_t *ret) {
 LdmNewPack *ldm_new_pack_free(LdmNewPack *p) {
         if (!p)
                 return NULL;
+        for (size_t i = 0; p->disks && i < p->n_disks; i++)
+                ldm_label_done(&p->disks[i].label);
         free(p->disks);
         free(p->volumes);
         ldm_database_free(p->db);

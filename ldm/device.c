@@ -28,6 +28,7 @@ LdmDevice *ldm_device_free(LdmDevice *d) {
         if (!d)
                 return NULL;
         ldm_database_free(d->db);
+        ldm_label_done(&d->label);
         ldm_diag_list_clear(&d->diags);
         free(d->path);
         free(d);

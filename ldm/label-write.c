@@ -106,6 +106,9 @@ int ldm_label_new_gpt(uint64_t n_sectors, uint64_t msr_sectors, const LdmGuid gu
         l.gpt_last_usable = last_usable;
         l.gpt_n_entries = LDM_GPT_N_ENTRIES;
         l.gpt_entry_size = LDM_GPT_ENTRY_SIZE;
+        l.parts = calloc(3, sizeof(LdmGptPartition));
+        if (!l.parts)
+                return -ENOMEM;
         gpt_part(&l.parts[0], LDM_GPT_TYPE_METADATA, &guids[1], LDM_GPT_META_START,
                  LDM_GPT_MSR_START - 1, gpt_names[0]);
         gpt_part(&l.parts[1], LDM_GPT_TYPE_MSR, &guids[2], LDM_GPT_MSR_START, data_first - 1,

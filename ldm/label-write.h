@@ -34,7 +34,7 @@ int ldm_label_new_mbr(uint64_t n_sectors, uint32_t signature, LdmLabel *ret);
 /* Fills *ret with the GPT label of a fresh LDM disk: protective MBR, entry 0 LDM metadata
  * 34…2081, entry 1 MSR of msr_sectors, entry 2 LDM data up to N−34. guids[0] is the GPT disk
  * GUID, guids[1..3] the unique GUIDs of the three entries. -ENOSPC when nothing is left for
- * the data partition. */
+ * the data partition, -ENOMEM. The label owns its entry array: ldm_label_done(). */
 int ldm_label_new_gpt(uint64_t n_sectors, uint64_t msr_sectors, const LdmGuid guids[static 4],
                       LdmLabel *ret);
 

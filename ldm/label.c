@@ -49,6 +49,44 @@ static void fold_name(const uint8_t *utf16, size_t units, char *out, size_t size
         out[o] = '\0';
 }
 
+/* The used entries of a checked entry array, into an array of their own: allocated to size,
+ * as most GPT disks use 3 or 4 of 128 entries and a daemon keeps a label per disk. */
+static int gpt_parse_entries(LdmLabel *l, const uint8_t *arr, uint32_t n_entries, uint32_t esize,
+                             uint64_t arr_offset, uint64_t n_sectors, const char *disk, LdmDiag *err) {
+        size_t used = 0;
+
+        for (uint32_t i = 0; i < n_entries; i++)
+                used += !ldm_is_zero(arr + (size_t) i * esize, 16);
+        /* A backup read after a primary rejected for an entry replaces what that one kept. */
+        l->parts = mfree(l->parts);
+        l->n_parts = 0;
+        if (used > 0) {
+                l->parts = calloc(used, sizeof(LdmGptPartition));
+                if (!l->parts)
+                        return -ENOMEM;
+        }
+        for (uint32_t i = 0; i < n_entries; i++) {
+                const uint8_t *e = arr + (size_t) i * esize;
+                LdmGptPartition *p = &l->parts[l->n_parts];
+
+                if (ldm_is_zero(e, 16))
+                        continue;
+                guid_from_gpt(e, &p->type);
+                guid_from_gpt(e + 16, &p->unique);
+                p->first_lba = unaligned_read_le64(e + 32);
+                p->last_lba = unaligned_read_le64(e + 40);
+                p->attributes = unaligned_read_le64(e + 48);
+                fold_name(e + 56, 36, p->name, sizeof(p->name));
+                if (p->last_lba < p->first_lba || p->last_lba >= n_sectors)
+                        return ldm_diag_set(err, LDM_DIAG_ERROR, "GPT", disk,
+                                            arr_offset + (uint64_t) i * esize + 32,
+                                            "entry %" PRIu32 " spans LBA %" PRIu64 "…%" PRIu64 " outside the disk",
+                                            i, p->first_lba, p->last_lba);
+                l->n_parts++;
+        }
+        return 0;
+}
+
 /* Reads and checks the GPT header at `lba`; on success fills the table fields of *l. */
 static int gpt_read(LdmIo *io, uint64_t lba, uint32_t ss, LdmLabel *l, LdmDiag *err) {
         const char *disk = ldm_io_path(io);
@@ -103,28 +141,7 @@ static int gpt_read(LdmIo *io, uint64_t lba, uint32_t ss, LdmLabel *l, LdmDiag *
 
         l->gpt_n_entries = n_entries;
         l->gpt_entry_size = esize;
-        l->n_parts = 0;
-        l->metadata_index = l->data_index = -1;
-        for (uint32_t i = 0; i < n_entries && l->n_parts < ELEMENTSOF(l->parts); i++) {
-                const uint8_t *e = arr + (size_t) i * esize;
-                LdmGptPartition *p = &l->parts[l->n_parts];
-
-                if (ldm_is_zero(e, 16))
-                        continue;
-                guid_from_gpt(e, &p->type);
-                guid_from_gpt(e + 16, &p->unique);
-                p->first_lba = unaligned_read_le64(e + 32);
-                p->last_lba = unaligned_read_le64(e + 40);
-                p->attributes = unaligned_read_le64(e + 48);
-                fold_name(e + 56, 36, p->name, sizeof(p->name));
-                if (p->last_lba < p->first_lba || p->last_lba >= n_sectors)
-                        return ldm_diag_set(err, LDM_DIAG_ERROR, "GPT", disk,
-                                            arr_lba * ss + (uint64_t) i * esize + 32,
-                                            "entry %" PRIu32 " spans LBA %" PRIu64 "…%" PRIu64 " outside the disk",
-                                            i, p->first_lba, p->last_lba);
-                l->n_parts++;
-        }
-        return 0;
+        return gpt_parse_entries(l, arr, n_entries, esize, arr_lba * ss, n_sectors, disk, err);
 }
 
 static void gpt_find_ldm(LdmLabel *l) {
@@ -154,13 +171,11 @@ static int gpt_both_bad(const LdmDiag *primary, const LdmDiag *backup, LdmDiag *
                             primary->message, backup->offset, backup->message);
 }
 
-/* Clears everything but the entry array, of which only the first n_parts entries mean
- * anything: the array is most of the label's 13 KiB, and clearing (or copying) it on every
- * probe would touch pages that an MBR disk, or a GPT disk with a few entries, never uses. */
-static void label_clear(LdmLabel *l) {
-        memset(l, 0, offsetof(LdmLabel, parts));
-        memset((uint8_t *) l + offsetof(LdmLabel, n_parts), 0, sizeof(*l) - offsetof(LdmLabel, n_parts));
-        l->metadata_index = l->data_index = -1;
+void ldm_label_done(LdmLabel *l) {
+        if (!l)
+                return;
+        l->parts = mfree(l->parts);
+        l->n_parts = 0;
 }
 
 int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
@@ -173,7 +188,7 @@ int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
         if (ss < 512 || ldm_io_size(io) < 2 * (uint64_t) ss)
                 return 0;
         n_sectors = ldm_io_size(io) / ss;
-        label_clear(l);
+        *l = (LdmLabel) { .metadata_index = -1, .data_index = -1 };
         r = ldm_io_pread(io, l->mbr, 512, 0);
         if (r < 0)
                 return r;

@@ -43,7 +43,8 @@ typedef struct LdmLabel {
         uint64_t gpt_first_usable, gpt_last_usable;
         uint32_t gpt_n_entries, gpt_entry_size;
         int metadata_index, data_index; /* -1 when absent */
-        LdmGptPartition parts[128];
+        LdmGptPartition *parts;    /* the used GPT entries in table order (malloc'ed; NULL for
+                                    * MBR): most GPT disks have 3 or 4 of the 128 */
         size_t n_parts;
         uint64_t meta_first, meta_last; /* LDM metadata partition (the private region) */
         uint64_t data_first, data_last; /* LDM data partition (the public region) */
@@ -54,7 +55,10 @@ typedef struct LdmLabel {
 /* Reads sector 0 (and the primary GPT if protective). Returns 1 when this is an LDM disk
  * (MBR entry 0x42, or GPT with an LDM metadata partition), 0 when it is not, negative on
  * I/O error or a corrupt GPT (-EBADMSG with *err filled: both headers are bad; it names the
- * primary and says what is wrong with the backup). Fills *ret in place (parts[] beyond
- * n_parts left as they were): its contents mean something only when 1 is returned. */
+ * primary and says what is wrong with the backup). Overwrites *ret whatever it held (call
+ * ldm_label_done() on a label read before); its contents mean something only when 1 is
+ * returned, and it is to be ldm_label_done()'d in every case. */
 int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err);
+/* Frees what a label owns (its entry array); the label is then empty. NULL-safe. */
+void ldm_label_done(LdmLabel *l);
 const char *ldm_label_type_to_string(LdmLabelType t);

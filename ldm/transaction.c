@@ -42,11 +42,6 @@ struct LdmTxn {
         LdmTxnStep stop_after;
 };
 
-static void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 LdmTxn *ldm_txn_free(LdmTxn *t) {
         if (!t)
                 return NULL;

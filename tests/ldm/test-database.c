@@ -220,7 +220,7 @@ static void test_labels(void) {
         g_autofree char *gpt = test_real_image("ldm-2008r2-raid5-2.img");
         g_autofree char *dir = test_tmpdir();
         g_autofree char *copy = g_build_filename(dir, "gpt.img", NULL);
-        LdmLabel l;
+        _cleanup_(ldm_label_done) LdmLabel l = {};
         LdmDiag err = {};
         uint8_t junk[8] = "garbage!";
         int fd;
@@ -231,6 +231,7 @@ static void test_labels(void) {
         io = ldm_io_close(io);
 
         g_assert_cmpint(ldm_io_open(gpt, 0, &io), ==, 0);
+        ldm_label_done(&l);
         g_assert_cmpint(ldm_label_read(io, &l, &err), ==, 1);
         g_assert_cmpint(l.type, ==, LDM_LABEL_GPT);
         g_assert_false(l.gpt_backup_used);
@@ -248,6 +249,7 @@ static void test_labels(void) {
         fd = open(copy, O_WRONLY | O_CLOEXEC);
         g_assert_cmpint(pwrite(fd, junk, sizeof(junk), 512 + 40), ==, sizeof(junk));
         g_assert_cmpint(ldm_io_open(copy, 0, &io), ==, 0);
+        ldm_label_done(&l);
         g_assert_cmpint(ldm_label_read(io, &l, &err), ==, 1);
         g_assert_true(l.gpt_backup_used);
         g_assert_cmpstr(l.gpt_primary_diag.structure, ==, "GPT");
@@ -259,6 +261,7 @@ static void test_labels(void) {
         g_assert_cmpint(pwrite(fd, junk, sizeof(junk), 102399ULL * 512 + 40), ==, sizeof(junk));
         close(fd);
         g_assert_cmpint(ldm_io_open(copy, 0, &io), ==, 0);
+        ldm_label_done(&l);
         g_assert_cmpint(ldm_label_read(io, &l, &err), ==, -EBADMSG);
         g_assert_cmpstr(err.structure, ==, "GPT");
         g_assert_cmpuint(err.offset, ==, 512 + 16);

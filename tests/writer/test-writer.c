@@ -22,7 +22,7 @@ static char *make_image(const char *dir, const char *name, uint64_t size) {
 }
 
 static void test_mbr(void) {
-        LdmLabel l;
+        _cleanup_(ldm_label_done) LdmLabel l = {};
         uint8_t chs[3];
 
         g_assert_cmpint(ldm_label_new_mbr(102400, 0, &l), ==, -EINVAL);
@@ -53,7 +53,7 @@ static void test_gpt_new(void) {
         _cleanup_(ldm_io_closep) LdmIo *io = NULL;
         uint64_t n = (100u << 20) / 512;
         LdmGuid g[4];
-        LdmLabel l, back;
+        _cleanup_(ldm_label_done) LdmLabel l = {}, back = {};
         uint8_t hdr[512], entries[32 * 512];
         LdmDiag err = {};
 
@@ -94,7 +94,7 @@ static void test_gpt_real(void) {
         _cleanup_(ldm_io_closep) LdmIo *io = NULL;
         uint8_t want[33 * 512], got[33 * 512];
         uint64_t n;
-        LdmLabel l;
+        _cleanup_(ldm_label_done) LdmLabel l = {};
         LdmDiag err = {};
 
         g_assert_cmpint(ldm_io_open(img, 0, &io), ==, 0);
