@@ -215,6 +215,46 @@ bool ldm_database_record_effective(const LdmDatabase *db, const LdmRecord *r) {
         return r->update_status != 2;
 }
 
+/* Where fragment f of r lies in db->config; NULL outside the region. */
+static uint8_t *record_payload(const LdmDatabase *db, const LdmRecord *r, uint16_t f) {
+        uint32_t k = r->slots[f];
+
+        if (!db->config || db->vmdb.vblk_size <= SLOT_HEADER ||
+            (uint64_t) k + 1 > db->config_size / db->vmdb.vblk_size)
+                return NULL;
+        return db->config + (size_t) k * db->vmdb.vblk_size + SLOT_HEADER;
+}
+
+int ldm_database_record_bytes(const LdmDatabase *db, const LdmRecord *r,
+                              uint8_t out[static LDM_RECORD_MAX_SIZE]) {
+        size_t payload = db->vmdb.vblk_size - SLOT_HEADER;
+
+        if (!db->config || r->n_fragments == 0)
+                return -ENODATA;
+        if (r->n_fragments > LDM_RECORD_MAX_FRAGMENTS || db->vmdb.vblk_size <= SLOT_HEADER ||
+            r->n_fragments * payload > LDM_RECORD_MAX_SIZE)
+                return -EINVAL;
+        memset(out, 0, LDM_RECORD_MAX_SIZE);
+        for (uint16_t f = 0; f < r->n_fragments; f++) {
+                const uint8_t *p = record_payload(db, r, f);
+
+                if (!p)
+                        return -EINVAL;
+                memcpy(out + f * payload, p, payload);
+        }
+        return (int) r->raw_size;
+}
+
+void ldm_database_record_set_active(LdmDatabase *db, LdmRecord *r) {
+        uint8_t *p = r->n_fragments > 0 && !r->dirty ? record_payload(db, r, 0) : NULL;
+
+        r->update_status = 0;
+        if (p)
+                p[0] = p[1] = 0; /* the header's status, big-endian */
+        else
+                r->dirty = true;
+}
+
 LdmRecord *ldm_database_find(const LdmDatabase *db, uint32_t id) {
         LdmRecord *found = NULL;
 
@@ -475,7 +515,9 @@ static int plan_records(LdmDatabase *db, Placement *pl, int32_t *owner, uint32_t
                 if (r->n_fragments > LDM_RECORD_MAX_FRAGMENTS)
                         return -EINVAL;
                 if (clean) {
-                        memcpy(pl[i].bytes, r->raw, sizeof(r->raw));
+                        int n = ldm_database_record_bytes(db, r, pl[i].bytes);
+                        if (n < 0)
+                                return n;
                         pl[i].n_fragments = r->n_fragments;
                 } else {
                         int n = ldm_record_encode(r, pl[i].bytes);
@@ -555,8 +597,7 @@ int ldm_database_serialize(LdmDatabase *db) {
                         write_slot(db, rec->slots[f], rec->group, f, rec->n_fragments,
                                    pl[i].bytes + f * LDM_VBLK_PAYLOAD);
                 if (rec->dirty) {
-                        memcpy(rec->raw, pl[i].bytes, sizeof(rec->raw));
-                        rec->raw_size = 8 + unaligned_read_be32(rec->raw + 4);
+                        rec->raw_size = 8 + unaligned_read_be32(pl[i].bytes + 4);
                         rec->dirty = false;
                 }
         }

@@ -91,8 +91,18 @@ uint64_t ldm_database_effective_committed(const LdmDatabase *db);
 /* Whether r is part of the database after the rule-2 recovery. */
 bool ldm_database_record_effective(const LdmDatabase *db, const LdmRecord *r);
 
-/* Rebuilds db->config from db->vmdb and db->records: clean records are copied from raw into
- * their slots, dirty ones encoded; new records (n_fragments == 0) get free slots and fresh
+/* The bytes of a record of db as its slots hold them: the payloads of its n_fragments slots
+ * in fragment order, zero padded to LDM_RECORD_MAX_SIZE (what ldm_record_parse() read).
+ * Returns r->raw_size; -ENODATA when db keeps no config region or r has no slots yet, -EINVAL
+ * when a slot lies outside the region. */
+int ldm_database_record_bytes(const LdmDatabase *db, const LdmRecord *r,
+                              uint8_t out[static LDM_RECORD_MAX_SIZE]);
+/* Sets r's update status to 0 (active), in its slot bytes too when it is clean, so that a
+ * serialisation still copies its other bytes as they are. */
+void ldm_database_record_set_active(LdmDatabase *db, LdmRecord *r);
+
+/* Rebuilds db->config from db->vmdb and db->records: clean records keep the bytes of their
+ * slots (ldm_database_record_bytes()), dirty ones are encoded; new records (n_fragments == 0) get free slots and fresh
  * group numbers; unused slots get the canonical "VBLK + sequence + zeros" form. -ENODATA when
  * the raw regions were dropped (the bytes outside the slots would be lost). */
 int ldm_database_serialize(LdmDatabase *db);

@@ -245,7 +245,6 @@ int ldm_record_parse(const uint8_t *buf, size_t size, const char *disk, uint64_t
                                     record_type_names[r->type], r->id, data_len,
                                     c.pos - RECORD_HEADER_SIZE);
 
-        memcpy(r->raw, buf, size);
         r->raw_size = RECORD_HEADER_SIZE + data_len;
         *ret = *r;
         return 0;

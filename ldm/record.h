@@ -3,8 +3,9 @@
 
 /* record.h: one VBLK record (§7): Volume, Component, Partition, Disk or Disk Group, with
  * every field Windows writes and where it lives in the config region. Records we did not
- * change are rewritten from `raw` in their original slots (byte-exact, §7.10); a record whose
- * fields were changed (dirty) or that is new is encoded from its fields. */
+ * change are rewritten from the bytes of their slots (byte-exact, §7.10; see
+ * ldm_database_record_bytes()); a record whose fields were changed (dirty) or that is new is
+ * encoded from its fields. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -127,10 +128,11 @@ typedef struct LdmRecord {
         uint16_t n_fragments;
         uint32_t slots[LDM_RECORD_MAX_FRAGMENTS]; /* slot of fragment i, in index order */
 
-        /* Assembled bytes as read: header + data (n_fragments × 112, zero padded). */
-        uint8_t raw[LDM_RECORD_MAX_SIZE];
+        /* The bytes are not kept here: a parsed record's are in its slots of the config region
+         * (ldm_database_record_bytes()), and a scan that keeps no region has no use for them
+         * (448 bytes a record, most of a daemon's memory per disk). */
         size_t raw_size;           /* 8 + data length */
-        bool dirty;                /* fields changed since parse: encode, do not copy raw */
+        bool dirty;                /* fields changed since parse: encode, do not copy its slots */
 } LdmRecord;
 
 /* Parses an assembled record (header + body). Checks every var field lies inside the data

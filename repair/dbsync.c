@@ -133,10 +133,8 @@ static int settle(LdmDatabase *db) {
 
                 if (!ldm_database_record_effective(db, r))
                         continue; /* dropped: its slots become unused */
-                if (r->update_status != 0) {
-                        r->update_status = 0;
-                        r->raw[0] = r->raw[1] = 0; /* header status, big-endian */
-                }
+                if (r->update_status != 0)
+                        ldm_database_record_set_active(db, r);
                 db->records[n++] = *r;
         }
         db->n_records = n;
