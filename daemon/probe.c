@@ -29,6 +29,9 @@ struct Prober {
         char **request;            /* pending request, NULL when none */
         uint64_t request_generation;
         ProbeResult *result;       /* finished, not yet collected */
+        ProbeResult *spare;        /* allocated before each request is submitted: the answer
+                                    * when the thread runs out of memory, so that the loop
+                                    * thread always hears back and scans never stop */
         bool busy;                 /* loop thread's view: submitted, result not collected */
 
         int efd;
@@ -173,13 +176,9 @@ static void *prober_thread(void *userdata) {
 
                 pthread_mutex_lock(&p->lock);
                 if (!r) {
-                        /* Out of memory: answer with an empty, failed result so that the
-                         * loop thread is not left waiting. */
-                        r = calloc(1, sizeof(ProbeResult));
-                        if (r) {
-                                r->generation = gen;
-                                r->scan_error = -ENOMEM;
-                        }
+                        /* Out of memory: answer with the spare, an empty failed result. */
+                        r = TAKE_PTR(p->spare);
+                        *r = (ProbeResult) { .generation = gen, .scan_error = -ENOMEM };
                 }
                 probe_result_free(p->result);
                 p->result = r;
@@ -251,6 +250,7 @@ Prober *prober_free(Prober *p) {
         }
         strv_free(p->request);
         probe_result_free(p->result);
+        probe_result_free(p->spare);
         sd_event_source_disable_unref(p->source);
         if (p->efd >= 0)
                 close(p->efd);
@@ -269,6 +269,11 @@ int prober_submit(Prober *p, char **paths, uint64_t generation) {
         if (!paths && !(paths = strv_new_empty()))
                 return -ENOMEM;
         pthread_mutex_lock(&p->lock);
+        if (!p->spare && !(p->spare = calloc(1, sizeof(ProbeResult)))) {
+                pthread_mutex_unlock(&p->lock);
+                strv_free(paths);
+                return -ENOMEM;
+        }
         p->request = paths;
         p->request_generation = generation;
         pthread_cond_signal(&p->cond);

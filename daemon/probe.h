@@ -38,6 +38,8 @@ Prober *prober_free(Prober *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Prober *, prober_free);
 
 /* Hands paths (a NULL-terminated list, taken over also on failure) to the thread. Returns
- * -EBUSY while the previous request has not been answered. */
+ * -EBUSY while the previous request has not been answered, -ENOMEM. Once it returned 0 the
+ * callback is called exactly once, with scan_error -ENOMEM when the thread ran out of
+ * memory. */
 int prober_submit(Prober *p, char **paths, uint64_t generation);
 bool prober_busy(const Prober *p);
