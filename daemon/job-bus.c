@@ -19,37 +19,54 @@
 
 struct JobWaiter {
         Job *job;
+        JobWaiterList *list;       /* the job's `lookups` until the uid is known, then `waiters` */
         JobWaiter *next;
         sd_bus_message *call;
         sd_bus_track *track;
+        sd_bus_slot *uid_slot;     /* GetConnectionUnixUser in flight */
         uid_t uid;                 /* of the caller; (uid_t) -1 when unknown */
 };
 
+static void waiter_unlink(JobWaiter *w) {
+        if (!w->list)
+                return;
+        for (JobWaiter **p = &w->list->head; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        w->list->n--;
+                        break;
+                }
+        w->list = NULL;
+        w->next = NULL;
+}
+
+static void waiter_link(JobWaiter *w, JobWaiterList *list) {
+        w->next = list->head;
+        list->head = w;
+        list->n++;
+        w->list = list;
+}
+
+/* Unlinks too; the uid lookup still in flight, if any, is cancelled with its slot. */
 static JobWaiter *waiter_free(JobWaiter *w) {
         if (!w)
                 return NULL;
+        waiter_unlink(w);
+        sd_bus_slot_unref(w->uid_slot);
         sd_bus_track_unref(w->track);
         sd_bus_message_unref(w->call);
         free(w);
         return NULL;
 }
 
-static void waiter_unlink(JobWaiter *w) {
-        Job *j = w->job;
-
-        for (JobWaiter **p = &j->waiters; *p; p = &(*p)->next)
-                if (*p == w) {
-                        *p = w->next;
-                        j->n_waiters--;
-                        return;
-                }
+static void waiter_freep(JobWaiter **w) {
+        waiter_free(*w);
 }
 
 static int waiter_on_gone(sd_bus_track *t, void *userdata) {
         JobWaiter *w = userdata;
 
         log_debug("A Wait() caller of %s left the bus; forgetting it.", w->job->path);
-        waiter_unlink(w);
         waiter_free(w);
         return 0;
 }
@@ -60,11 +77,11 @@ static int waiter_on_gone(sd_bus_track *t, void *userdata) {
 static bool waiter_admitted(const Job *j, uid_t uid) {
         unsigned others = 0, same = 0;
 
-        if (j->n_waiters >= JOB_WAITERS_MAX)
+        if (j->waiters.n >= JOB_WAITERS_MAX)
                 return false;
         if (uid == 0 || uid == j->uid)
                 return true;
-        for (const JobWaiter *w = j->waiters; w; w = w->next) {
+        for (const JobWaiter *w = j->waiters.head; w; w = w->next) {
                 if (w->uid == 0 || w->uid == j->uid)
                         continue;
                 others++;
@@ -73,31 +90,106 @@ static bool waiter_admitted(const Job *j, uid_t uid) {
         return others < JOB_WAITERS_OTHERS_MAX && same < JOB_WAITERS_PER_UID;
 }
 
-int job_add_waiter(Job *j, sd_bus_message *call) {
-        JobWaiter *w;
+static int waiter_busy_error(const Job *j, sd_bus_error *error) {
+        return sd_bus_error_setf(error, LDMD_ERROR_BUSY,
+                                 "Too many Wait() calls are pending on job %s (%u in all, of which this user may have %u).",
+                                 j->path, j->waiters.n + j->lookups.n, JOB_WAITERS_PER_UID);
+}
+
+/* Moves `w` among the admitted waiters, or -E2BIG when the caps leave `uid` no room. */
+static int waiter_admit(JobWaiter *w, uid_t uid) {
+        Job *j = w->job;
+
+        if (!waiter_admitted(j, uid))
+                return -E2BIG;
+        waiter_unlink(w);
+        w->uid = uid;
+        waiter_link(w, &j->waiters);
+        return 0;
+}
+
+/* The bus daemon's answer about a waiter's caller: admit it, or refuse it as job_add_waiter()
+ * would have. The job cannot have ended meanwhile: job_answer_waiters() answers, and frees,
+ * the waiters still being looked up too. */
+static int waiter_on_uid(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        JobWaiter *w = userdata;
+        Job *j = w->job;
         uid_t uid;
         int r;
 
-        if (polkit_sender_uid(call, &uid) < 0)
+        w->uid_slot = sd_bus_slot_unref(w->uid_slot);
+        r = polkit_sender_uid_reply(reply, &uid);
+        if (r == -ESRCH) {
+                /* Gone before its track could see it leave: nobody to answer. */
+                log_debug("A Wait() caller of %s left the bus before it was identified; forgetting it.",
+                          j->path);
+                waiter_free(w);
+                return 0;
+        }
+        if (r < 0) {
+                log_debug_errno(r, "Cannot get the uid of a Wait() caller of %s, counting it with other users: %m",
+                                j->path);
                 uid = (uid_t) -1;
-        if (!waiter_admitted(j, uid))
-                return -E2BIG;
+        }
+        if (waiter_admit(w, uid) >= 0)
+                return 0;
+        (void) waiter_busy_error(j, &error);
+        r = sd_bus_reply_method_error(w->call, &error);
+        if (r < 0)
+                log_debug_errno(r, "Failed to refuse a Wait() on %s: %m", j->path);
+        waiter_free(w);
+        return 0;
+}
+
+static int waiter_new(Job *j, sd_bus_message *call, JobWaiter **ret) {
+        _cleanup_(waiter_freep) JobWaiter *w = NULL;
+        int r;
+
         w = calloc(1, sizeof(JobWaiter));
         if (!w)
                 return -ENOMEM;
         w->job = j;
-        w->uid = uid;
+        w->uid = (uid_t) -1;
         w->call = sd_bus_message_ref(call);
         r = sd_bus_track_new(sd_bus_message_get_bus(call), &w->track, waiter_on_gone, w);
-        if (r >= 0)
-                r = sd_bus_track_add_sender(w->track, call);
-        if (r < 0) {
-                waiter_free(w);
+        if (r < 0)
                 return r;
+        r = sd_bus_track_add_sender(w->track, call);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int job_add_waiter(Job *j, sd_bus_message *call) {
+        _cleanup_(waiter_freep) JobWaiter *w = NULL;
+        uid_t uid = (uid_t) -1;
+        bool known;
+        int r;
+
+        /* A uid the message carries needs no question; else the bus daemon is asked without
+         * waiting (a synchronous question would stall every client for a round trip). */
+        known = polkit_message_uid(call, &uid) >= 0;
+        if (known ? !waiter_admitted(j, uid) : j->lookups.n >= JOB_WAIT_LOOKUPS_MAX)
+                return -E2BIG;
+
+        r = waiter_new(j, call, &w);
+        if (r < 0)
+                return r;
+        if (!known) {
+                r = polkit_sender_uid_async(call, waiter_on_uid, w, &w->uid_slot);
+                if (r >= 0) {
+                        waiter_link(TAKE_PTR(w), &j->lookups);
+                        return 0;
+                }
+                log_debug_errno(r, "Cannot ask for the uid of a Wait() caller of %s, counting it with other users: %m",
+                                j->path);
         }
-        w->next = j->waiters;
-        j->waiters = w;
-        j->n_waiters++;
+        r = waiter_admit(w, uid);
+        if (r < 0)
+                return r;
+        TAKE_PTR(w);
         return 0;
 }
 
@@ -120,19 +212,21 @@ static int job_reply_result(Job *j, sd_bus_message *call) {
         return sd_bus_send(NULL, reply, NULL);
 }
 
-void job_answer_waiters(Job *j) {
+static void waiters_answer(Job *j, JobWaiterList *list) {
         JobWaiter *w;
 
-        while ((w = j->waiters)) {
-                int r;
-
-                j->waiters = w->next;
-                j->n_waiters--;
-                r = job_reply_result(j, w->call);
+        while ((w = list->head)) {
+                int r = job_reply_result(j, w->call);
                 if (r < 0)
                         log_warning_errno(r, "Failed to answer a Wait() on %s: %m", j->path);
                 waiter_free(w);
         }
+}
+
+void job_answer_waiters(Job *j) {
+        waiters_answer(j, &j->waiters);
+        /* Their uid no longer matters: every caller gets the result. */
+        waiters_answer(j, &j->lookups);
 }
 
 /* ---- the output of Wait() ---- */
@@ -262,15 +356,11 @@ void job_changed(Job *j, unsigned changes, bool now) {
 }
 
 void job_free_waiters(Job *j) {
-        JobWaiter *w;
-
-        while ((w = j->waiters)) {
-                j->waiters = w->next;
-                waiter_free(w);
-        }
-        j->n_waiters = 0;
+        while (j->waiters.head)
+                waiter_free(j->waiters.head);
+        while (j->lookups.head)
+                waiter_free(j->lookups.head);
 }
-
 
 static int job_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                            void **found, sd_bus_error *error) {
@@ -321,9 +411,7 @@ static int method_wait(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         if (j->state != JOB_DONE) {
                 r = job_add_waiter(j, msg);
                 if (r == -E2BIG)
-                        return sd_bus_error_setf(error, LDMD_ERROR_BUSY,
-                                                 "Too many Wait() calls are pending on job %s (%u in all, of which this user may have %u).",
-                                                 j->path, j->n_waiters, JOB_WAITERS_PER_UID);
+                        return waiter_busy_error(j, error);
                 return r < 0 ? r : 1; /* answered when the job ends */
         }
         return job_reply_result(j, msg);

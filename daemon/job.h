@@ -33,6 +33,7 @@ struct Manager;
 #define JOB_WAITERS_MAX 64u               /* pending Wait() calls per job */
 #define JOB_WAITERS_OTHERS_MAX 48u        /* … from users other than root and the starter */
 #define JOB_WAITERS_PER_UID 8u            /* … from any one of those users */
+#define JOB_WAIT_LOOKUPS_MAX 64u          /* Wait() calls whose caller's uid the bus is asked for */
 #define JOB_ACTIVE_MAX 256u               /* queued + running jobs, all packs */
 #define JOB_EMIT_INTERVAL_USEC (250 * 1000ull) /* progress PropertiesChanged at most ~4/s */
 /* How long a job whose work ended waits for the refresh scan to be published. A scan that
@@ -71,6 +72,10 @@ typedef enum JobChange {
 } JobChange;
 
 typedef struct JobWaiter JobWaiter;
+typedef struct JobWaiterList {
+        JobWaiter *head;
+        unsigned n;
+} JobWaiterList;
 
 /* What the worker hands to the loop thread while it runs (guarded by Job.lock). */
 typedef struct JobProgress {
@@ -122,8 +127,8 @@ typedef struct Job {
         bool expired;              /* FinishedJobLifetimeSec= has passed since it ended */
         uint64_t finished_usec;
 
-        JobWaiter *waiters;
-        unsigned n_waiters;
+        JobWaiterList waiters;     /* pending Wait() calls, admitted */
+        JobWaiterList lookups;     /* … not yet: their caller's uid is being asked of the bus */
         Inhibitor inhibitor;
 } Job;
 
@@ -151,10 +156,13 @@ int job_work(PoolTask *task, void *userdata);
 /* Asks the worker to stop at its next safe point; a queued job ends without starting. */
 void job_cancel(Job *j);
 
-/* Adds a pending Wait() call; it is answered when the job is done. -E2BIG when full. */
+/* Adds a pending Wait() call; it is answered when the job is done. The caller's uid decides
+ * admission (waiter caps) and is asked of the bus without blocking the loop, so a call may
+ * still be refused (Busy) later. -E2BIG when full. */
 int job_add_waiter(Job *j, sd_bus_message *call);
 
-/* Answers every pending Wait() with the result (the job is done). */
+/* Answers every pending Wait(), those whose caller's uid is still being asked for included,
+ * with the result (the job is done). */
 void job_answer_waiters(Job *j);
 void job_free_waiters(Job *j);
 

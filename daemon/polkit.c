@@ -83,6 +83,53 @@ int polkit_sender_uid(sd_bus_message *call, uid_t *ret) {
         return 0;
 }
 
+int polkit_message_uid(sd_bus_message *call, uid_t *ret) {
+        sd_bus_creds *creds = sd_bus_message_get_creds(call);
+        uid_t uid;
+        int r;
+
+        /* Messages from a bus daemon carry none; a direct peer's carry its SO_PEERCRED. */
+        if (!creds || !(sd_bus_creds_get_mask(creds) & SD_BUS_CREDS_EUID))
+                return -ENODATA;
+        if (sd_bus_creds_get_augmented_mask(creds) & SD_BUS_CREDS_EUID)
+                return -EPERM;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        *ret = uid;
+        return 0;
+}
+
+int polkit_sender_uid_async(sd_bus_message *call, sd_bus_message_handler_t callback, void *userdata,
+                            sd_bus_slot **ret_slot) {
+        const char *sender = sd_bus_message_get_sender(call);
+
+        if (!sender)
+                return -ENXIO;
+        /* The bus daemon's own record of the peer (SO_PEERCRED at connect), as
+         * sd_bus_query_sender_creds() would get it, but without blocking the loop. */
+        return sd_bus_call_method_async(sd_bus_message_get_bus(call), ret_slot, "org.freedesktop.DBus",
+                                        "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                        "GetConnectionUnixUser", callback, userdata, "s", sender);
+}
+
+int polkit_sender_uid_reply(sd_bus_message *reply, uid_t *ret) {
+        uint32_t uid;
+        int r;
+
+        if (sd_bus_message_is_method_error(reply, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                return -ESRCH;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return -sd_bus_message_get_errno(reply) ?: -EIO;
+        r = sd_bus_message_read(reply, "u", &uid);
+        if (r < 0)
+                return r;
+        if (uid == (uint32_t) -1)
+                return -EINVAL;
+        *ret = (uid_t) uid;
+        return 0;
+}
+
 static PolkitQuery *registry_find(PolkitRegistry *reg, sd_bus_message *call) {
         for (PolkitQuery *q = reg ? reg->queries : NULL; q; q = q->next)
                 if (q->request == call)
