@@ -9,9 +9,11 @@ and the independent judge ldmcheck."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import xml.etree.ElementTree as ET
@@ -266,6 +268,128 @@ class PrivateBus:
             sink.append((path, interface, member_, params.unpack()))
         return self.conn.signal_subscribe(None, iface, member, None, None,
                                           Gio.DBusSignalFlags.NONE, cb)
+
+
+class BusProxy:
+    """A relay between one client (ldmd: --bus=proxy.address) and the private bus that can
+    hold back the bus daemon's answers to the client's questions about a caller's identity
+    (GetConnectionUnixUser, GetConnectionCredentials) for chosen callers. What the client
+    does while such an answer is outstanding is then seen without timing anything. Bytes are
+    relayed unchanged; messages are only parsed (GDBusMessage) to pick the answers held."""
+
+    LOOKUPS = ("GetConnectionUnixUser", "GetConnectionCredentials")
+
+    def __init__(self, bus, directory):
+        self.upstream_path = bus.socket
+        self.socket = os.path.join(directory, "proxy")
+        self.address = "unix:path=" + self.socket
+        self.lock = threading.Lock()
+        self.hold_names = set()   # callers whose identity's answers are held back
+        self.lookups = {}         # serial of the client's question -> the name asked about
+        self.held = []            # raw answers held back
+        self.client = None
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.socket)
+        self.listener.listen(1)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hold(self, name):
+        with self.lock:
+            self.hold_names.add(name)
+
+    def held_count(self):
+        with self.lock:
+            return len(self.held)
+
+    def release(self):
+        """Sends every held answer and holds no more."""
+        with self.lock:
+            held, self.held = self.held, []
+            self.hold_names.clear()
+            for raw in held:
+                self.client.sendall(raw)
+
+    def close(self):
+        self.listener.close()
+
+    def _accept(self):
+        client, _ = self.listener.accept()
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        upstream.connect(self.upstream_path)
+        self.client = client
+        threading.Thread(target=self._relay, args=(client, upstream, True), daemon=True).start()
+        threading.Thread(target=self._relay, args=(upstream, client, False), daemon=True).start()
+
+    @staticmethod
+    def _split(buf):
+        """Complete messages at the head of buf: (list of raw messages, rest)."""
+        out = []
+        while len(buf) >= 16:
+            n = Gio.DBusMessage.bytes_needed(buf[:16])
+            if n <= 0 or len(buf) < n:
+                break
+            out.append(buf[:n])
+            buf = buf[n:]
+        return out, buf
+
+    def _relay(self, src, dst, from_client):
+        buf, authenticated = b"", False
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                buf += data
+                if not authenticated:
+                    # SASL lines: the client's end with BEGIN; the bus's answers are lines
+                    # until the first message ('l' or 'B', its byte order).
+                    if from_client:
+                        i = buf.find(b"BEGIN\r\n")
+                        if i < 0:
+                            dst.sendall(buf)
+                            buf = b""
+                            continue
+                        dst.sendall(buf[:i + 7])
+                        buf, authenticated = buf[i + 7:], True
+                    else:
+                        while buf and buf[:1] not in (b"l", b"B") and b"\r\n" in buf:
+                            i = buf.index(b"\r\n") + 2
+                            with self.lock:
+                                dst.sendall(buf[:i])
+                            buf = buf[i:]
+                        if not buf or buf[:1] not in (b"l", b"B"):
+                            continue
+                        authenticated = True
+                msgs, buf = self._split(buf)
+                for raw in msgs:
+                    self._pass(raw, dst, from_client)
+        except OSError:
+            pass
+        finally:
+            for sk in (src, dst):
+                try:
+                    sk.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _pass(self, raw, dst, from_client):
+        m = Gio.DBusMessage.new_from_blob(raw, Gio.DBusCapabilityFlags.UNIX_FD_PASSING)
+        kind = m.get_message_type()
+        if from_client:
+            # Noted before it is sent: the answer cannot come first.
+            if (kind == Gio.DBusMessageType.METHOD_CALL and m.get_destination() == "org.freedesktop.DBus"
+                    and m.get_member() in self.LOOKUPS):
+                with self.lock:
+                    self.lookups[m.get_serial()] = m.get_body().unpack()[0]
+            dst.sendall(raw)
+            return
+        with self.lock:  # release() writes to the client too
+            if kind in (Gio.DBusMessageType.METHOD_RETURN, Gio.DBusMessageType.ERROR):
+                name = self.lookups.pop(m.get_reply_serial(), None)
+                if name is not None and name in self.hold_names:
+                    self.held.append(raw)
+                    return
+            dst.sendall(raw)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import expected as X  # noqa: E402
 from ldmdtest import (  # noqa: E402
-    BUILD_ROOT, DAMAGE_TOOL, IFACE_DISK, IFACE_JOB, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME,
+    BUILD_ROOT, BusProxy, DAMAGE_TOOL, IFACE_DISK, IFACE_JOB, IFACE_MANAGER, IFACE_PACK, IFACE_VOLUME,
     LDMD, MANAGER, S_OK, SOURCE_ROOT, VDS_ASYNCOUT_RECOVERPACK, VDS_E_OPERATION_CANCELED,
     VDS_E_OPERATION_PENDING, VDS_E_VOLUME_NOT_HEALTHY, VDS_H_HEALTHY, Gio, GLib, Ldmd, Mock,
     PrivateBus, Skip, Tap, copy_sparse, damage, interface_signature, ldmcheck_strict,
@@ -566,6 +566,78 @@ def other_users_cannot_take_every_wait_slot(ctx):
             if w.poll() is None:
                 w.kill()
         ctx.stop(d)
+
+
+@tap.test
+def wait_does_not_stall_the_daemon(ctx):
+    """Wait() asks the bus daemon for its caller's uid (for the waiter caps) without blocking
+    ldmd's loop. ldmd talks to the bus through a relay that holds back the answers about
+    chosen callers: meanwhile other clients are answered; a job that ends first answers the
+    Wait with its result; an answer that comes admits the waiter; and ldmd stopped with such
+    a question outstanding exits cleanly. (It used to ask synchronously: every Wait, anyone's,
+    stalled every client for a round trip; here, until the answer came.)"""
+    imgs, gold = ctx.big_pack("wait-nostall")
+    break_big_mirror(imgs)
+    proxy = BusProxy(ctx.bus, ctx.workdir("proxy"))
+    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=8\n")
+    conns = []
+    try:
+        bus = ctx.bus
+        results = {}
+
+        def held_wait(job):
+            """A new client calls Wait; returns its name once ldmd's question about it is held."""
+            c = new_connection(bus)
+            conns.append(c)
+            name = c.get_unique_name()
+            proxy.hold(name)
+            n = proxy.held_count()
+
+            def answered(conn, res):
+                try:
+                    results[name] = conn.call_finish(res).unpack()
+                except GLib.Error as e:
+                    results[name] = Gio.DBusError.get_remote_error(e) or e.message
+            c.call("org.ldmd1", job, IFACE_JOB, "Wait", None, None, Gio.DBusCallFlags.NONE, 120000, None, answered)
+            wait_until(lambda: proxy.held_count() > n, 30, "ldmd's question about %s to be held back" % name)
+            return name
+
+        pack, job = start_big_recover(ctx, d, imgs)
+        first = held_wait(job)
+        # The loop is free while the answer is out: other clients are answered.
+        hr, pc = bus.call(job, IFACE_JOB, "QueryStatus", timeout=20000)
+        assert hr == VDS_E_OPERATION_PENDING and pc <= 99, (hr, pc)
+        assert bus.prop(job, IFACE_JOB, "State") == "running"
+        # The job ends before the answer: the Wait gets the result all the same.
+        assert bus.call(job, IFACE_JOB, "Cancel") == ()
+        hr, _ = job_wait(bus, job)
+        assert hr == VDS_E_OPERATION_CANCELED, "0x%08x" % hr
+        wait_until(lambda: first in results, 10, "the held-up Wait to be answered")
+        assert results[first][0] == VDS_E_OPERATION_CANCELED, results
+        assert proxy.held_count() == 1
+        proxy.release()  # an answer for a question ldmd no longer waits for
+        assert bus.call(job, IFACE_JOB, "QueryStatus") == (VDS_E_OPERATION_CANCELED, 0)
+
+        # An answer that comes admits the waiter (ldmd reads it before the QueryStatus sent
+        # after it), which then gets the result, not Busy.
+        (job2,) = bus.call(pack, IFACE_PACK, "Recover")
+        second = held_wait(job2)
+        proxy.release()
+        assert bus.call(job2, IFACE_JOB, "QueryStatus")[0] == VDS_E_OPERATION_PENDING
+        assert bus.call(job2, IFACE_JOB, "Cancel") == ()
+        wait_until(lambda: second in results, 30, "the admitted Wait to be answered")
+        assert results[second][0] == VDS_E_OPERATION_CANCELED, results
+
+        # Stopped with a question outstanding: exit status 0 (ASan: no leak).
+        (job3,) = bus.call(pack, IFACE_PACK, "Recover")
+        third = held_wait(job3)
+        assert bus.prop(job3, IFACE_JOB, "State") == "running"
+        assert third not in results, results
+    finally:
+        ctx.stop(d)
+        for c in conns:
+            c.close_sync(None)
+        proxy.close()
 
 
 @tap.test
