@@ -369,6 +369,7 @@ static int reject_overlaps(LdmPack *p) {
                                 overlap_diag(p, reach, e);
                         drop[e - p->extents] = drop[reach - p->extents] = true;
                         e->plex->extent_rejected = reach->plex->extent_rejected = true;
+                        e->disk->extent_rejected = true; /* reach is on the same disk */
                 }
                 if (!reach || reach->disk != e->disk || e->start + e->size > reach->start + reach->size)
                         reach = e;
@@ -398,21 +399,26 @@ static int build_extents(LdmPack *p) {
                         pack_diag(p, recs[i], "names a component that does not exist:", x->parent_component_id);
                         continue;
                 }
+                /* A plex missing an extent record is never written, and a disk that held a
+                 * rejected one is never called whole again (repair's disk_back()). */
                 if (!d) {
                         pack_diag(p, recs[i], "names a disk that does not exist:", x->disk_id);
+                        pl->extent_rejected = true;
                         continue;
                 }
                 if (x->size == 0 || add_u64_overflow(x->start, x->size, &end) ||
                     add_u64_overflow(x->offset_in_column, x->size, &end) || end > UINT64_MAX / 512) {
                         pack_diag(p, recs[i], "has an empty or overflowing range, size", (uint32_t) x->size);
+                        pl->extent_rejected = d->extent_rejected = true;
                         continue;
                 }
                 if (pl->layout != LDM_LAYOUT_CONCAT && x->column_index >= LDM_PLEX_MAX_COLUMNS) {
                         pack_diag(p, recs[i], "has a column index beyond the limit:", x->column_index);
+                        pl->extent_rejected = d->extent_rejected = true;
                         continue;
                 }
                 if (!extent_in_public_region(p, recs[i], d)) {
-                        pl->extent_rejected = true;
+                        pl->extent_rejected = d->extent_rejected = true;
                         continue;
                 }
                 p->extents[p->n_extents++] = (LdmExtent) {

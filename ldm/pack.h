@@ -42,6 +42,8 @@ struct LdmDisk {
         LdmDevice *device;         /* NULL: missing */
         LdmDevice *invalid_device; /* present, but its copy could not join the pack (it sits
                                     * in the scan's INVALID list); device is NULL then */
+        bool extent_rejected;      /* pack.c left an extent record on it out: what the disk
+                                    * holds is not all known, so nothing may call it whole */
 
         /* health.c */
         bool db_stale;             /* its copy's committed ID < the pack's */

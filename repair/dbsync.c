@@ -561,9 +561,10 @@ static bool extent_repaired(const RepairContext *c, const LdmExtent *e) {
 /* A disk marked removed/detached (§10.2 rule 7, D's convention for a disk that was missing)
  * is whole again when it is present with a current copy and nothing on it is left stale:
  * every stale plex or column it holds was rewritten by this run. Extents of volumes without
- * redundancy have nothing to repair. */
+ * redundancy have nothing to repair. A disk with an extent record the reader left out
+ * (hostile or damaged metadata) holds what nobody checked: it keeps its mark. */
 static bool disk_back(const RepairContext *c, const LdmDisk *d) {
-        if (!(d->flags & DISK_FLAGS_AWAY) || !d->device || d->db_stale)
+        if (!(d->flags & DISK_FLAGS_AWAY) || !d->device || d->db_stale || d->extent_rejected)
                 return false;
         for (size_t i = 0; i < c->pack->n_extents; i++) {
                 const LdmExtent *e = &c->pack->extents[i];

@@ -610,6 +610,32 @@ static void test_extent_past_public_region(void) {
         fixture_done(&f);
 }
 
+/* The same, with Disk5 marked detached (D's mark for a disk that was missing): the commit
+ * clears that mark only on a disk whose stale extents this run rewrote, and what Disk5 holds
+ * of Volume3 is unknown. Before the reader's rejections counted, the disk looked whole (its
+ * other extent, Volume5, has no redundancy) and Recover committed the mark away. */
+static void edit_move_disk5_detached(LdmPack *p, LdmTxn *t) {
+        LdmRecord *r = ldm_txn_edit(t, find_disk(p, "Disk5")->id);
+
+        g_assert_nonnull(r);
+        r->disk.flags |= LDM_DISK_FLAG_DETACHED;
+        r->dirty = true;
+        edit_move_disk5(p, t);
+}
+static void test_rejected_extent_keeps_disk_mark(void) {
+        static const char *const failed[] = { "Volume3", NULL };
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        Fixture f;
+
+        fixture_init(&f, true);
+        moved_start = 96321;
+        transact(&f, edit_move_disk5_detached, 0, NULL);
+        assert_extent_rejected(&f, "\"Disk5-01\"", "leave its 100289-sector public region", failed);
+        assert_recover_writes_nothing(&f, failed);
+        g_assert_cmphex(find_disk(scan_pack(&f, &scan), "Disk5")->flags, ==, LDM_DISK_FLAG_DETACHED);
+        fixture_done(&f);
+}
+
 /* Disk5-01 from sector 16449: its second half overlaps the first 8 MiB of Disk5-02. */
 static void test_extents_overlap(void) {
         static const char *const failed[] = { "Volume3", "Volume5", NULL };
@@ -1432,6 +1458,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/missing-disk", test_missing_disk);
         g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
         g_test_add_func("/repair/quick/extent-past-public-region", test_extent_past_public_region);
+        g_test_add_func("/repair/quick/rejected-extent-keeps-disk-mark", test_rejected_extent_keeps_disk_mark);
         g_test_add_func("/repair/quick/swapped-disk-refused", test_swapped_disk_refused);
         g_test_add_func("/repair/quick/torn-sync-journal", test_torn_sync_journal);
         g_test_add_func("/repair/quick/torn-sync-no-journal", test_torn_sync_no_journal);
