@@ -185,10 +185,10 @@ int ldm_label_read(LdmIo *io, LdmLabel *ret, LdmDiag *err) {
         uint64_t n_sectors;
         int r;
 
+        *l = (LdmLabel) { .metadata_index = -1, .data_index = -1 };
         if (ss < 512 || ldm_io_size(io) < 2 * (uint64_t) ss)
                 return 0;
         n_sectors = ldm_io_size(io) / ss;
-        *l = (LdmLabel) { .metadata_index = -1, .data_index = -1 };
         r = ldm_io_pread(io, l->mbr, 512, 0);
         if (r < 0)
                 return r;
