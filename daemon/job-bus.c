@@ -379,7 +379,7 @@ static int job_node_enumerator(sd_bus *bus, const char *path, void *userdata, ch
 
 static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Job *j = userdata;
-        uid_t uid;
+        const char *details[] = { "job", j->path, "pack", j->pack_name, NULL };
         int r;
 
         /* Refreshing: the work is over and its result stands ([MS-VDS] IVdsAsync::Cancel). */
@@ -388,17 +388,14 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                                          "Job %s (%s of pack %s) has already finished.", j->path,
                                          job_operation_to_string(j->operation), j->pack_name);
         /* The starter may always cancel its own job; anyone else needs cancel-other. */
-        r = polkit_sender_uid(msg, &uid);
-        if (r < 0 || uid != j->uid) {
-                const char *details[] = { "job", j->path, "pack", j->pack_name, NULL };
-                r = authorize(j->manager, msg, LDMD_ACTION_CANCEL_OTHER, j->path, details, error);
-                if (r <= 0)
-                        return r < 0 ? r : 1;
-                /* The job may have ended while polkit was asked. */
-                if (j->state == JOB_DONE || j->refreshing)
-                        return sd_bus_error_setf(error, LDMD_ERROR_CANCEL_TOO_LATE,
-                                                 "Job %s has already finished.", j->path);
-        }
+        r = authorize_unless_owner(j->manager, msg, LDMD_ACTION_CANCEL_OTHER, j->path, details, j->uid,
+                                   NULL, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: the bus or polkit is asked, the call comes back */
+        /* The job may have ended while the bus or polkit was asked. */
+        if (j->state == JOB_DONE || j->refreshing)
+                return sd_bus_error_setf(error, LDMD_ERROR_CANCEL_TOO_LATE,
+                                         "Job %s has already finished.", j->path);
         log_info("%s cancelled by %s.", j->path, strna(sd_bus_message_get_sender(msg)));
         job_cancel(j);
         return sd_bus_reply_method_return(msg, NULL);

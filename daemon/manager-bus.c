@@ -18,7 +18,7 @@ static int method_rescan(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         Manager *m = userdata;
         int r;
 
-        r = authorize(m, msg, LDMD_ACTION_MANAGE, "the manager", NULL, error);
+        r = authorize(m, msg, LDMD_ACTION_MANAGE, "the manager", NULL, NULL, error);
         if (r <= 0)
                 return r < 0 ? r : 1;
 

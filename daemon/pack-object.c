@@ -50,18 +50,15 @@ static int pack_start_job(sd_bus_message *msg, PackObj *p, JobOperation op, sd_b
         uid_t uid;
         int r;
 
-        r = authorize(m, msg, LDMD_ACTION_RECOVER, p->name, details, error);
+        r = authorize(m, msg, LDMD_ACTION_RECOVER, p->name, details, &uid, error);
         if (r <= 0)
-                return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
+                return r < 0 ? r : 1; /* 0: the bus or polkit is asked, the call comes back */
 
         if (!p->pack)
                 return sd_bus_error_setf(error, LDMD_ERROR_NOT_SUPPORTED,
                                          "%s() is not supported on pack %s: its disks could not be joined to a pack; "
                                          "call it on the pack they belong to.",
                                          op == JOB_VERIFY ? "Verify" : "Recover", p->name);
-        r = polkit_sender_uid(msg, &uid);
-        if (r < 0)
-                return sd_bus_error_setf(error, LDMD_ERROR_NOT_AUTHORIZED, "Cannot identify the caller.");
         r = job_start(m, p, op, uid, msg, &j);
         if (r == -EBUSY)
                 return sd_bus_error_setf(error, LDMD_ERROR_BUSY, "Pack %s is busy: job %s is working on it.",

@@ -2,28 +2,29 @@
 #pragma once
 
 /* polkit.h: asynchronous polkit authorisation of D-Bus method calls. A method handler asks
- * polkit_verify_async(); the first time it starts a CheckAuthorization call and returns 0
- * (the handler returns without replying); when polkitd answers, the original call is queued
- * again and the handler runs a second time, now getting the decision. Root (and the daemon's own
- * user) is always allowed; without polkitd on the bus nobody else is. */
+ * polkit_verify_async(); the first time it asks the bus daemon who the caller is and, unless
+ * that settles it, polkitd, and returns 0 (the handler returns without replying); when the
+ * verdict is known, the original call is queued again and the handler runs a second time,
+ * now getting the decision and the caller's uid. Root (and the daemon's own user) is always
+ * allowed; without polkitd on the bus nobody else is. The loop never waits for either. */
 
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 typedef struct PolkitRegistry PolkitRegistry;
 
-/* Returns 1 when the caller is authorised, 0 when a query was started (return 1 from the
- * handler without replying; it is called again later), or a negative errno with *error set
- * (org.ldmd1.Error.NotAuthorized, or InteractiveAuthorizationRequired when polkit wants an
- * authentication the caller did not allow); `what` names the object in error messages.
- * details: NULL or a NULL-terminated key/value
- * list shown by authentication agents. */
+/* Returns 1 when the caller is authorised, with *ret_uid (may be NULL) set to its uid as the
+ * bus daemon (or a direct peer's message) gives it, never /proc; 0 when a query was started
+ * (return 1 from the handler without replying; it is called again later), or a negative
+ * errno with *error set (org.ldmd1.Error.NotAuthorized, also when the caller cannot be
+ * identified; InteractiveAuthorizationRequired when polkit wants an authentication the
+ * caller did not allow; Busy when too many queries are pending); `what` names the object
+ * in error messages. details: NULL or a NULL-terminated key/value list shown by
+ * authentication agents. allowed_uid: a uid allowed without polkit besides root (a job's
+ * starter), or (uid_t) -1. */
 int polkit_verify_async(sd_bus_message *call, const char *action, const char *what,
-                        const char *const *details, PolkitRegistry **registry, sd_bus_error *error);
-
-/* The caller's effective UID (from the bus, not augmented credentials). On a bus this is a
- * synchronous call to the bus daemon: the loop waits for it. */
-int polkit_sender_uid(sd_bus_message *call, uid_t *ret);
+                        const char *const *details, uid_t allowed_uid, PolkitRegistry **registry,
+                        uid_t *ret_uid, sd_bus_error *error);
 
 /* The caller's effective UID as the message itself carries it (direct connections), never
  * augmented from /proc: -ENODATA when it carries none (every message from a bus daemon). */
