@@ -285,6 +285,7 @@ class BusProxy:
         self.address = "unix:path=" + self.socket
         self.lock = threading.Lock()
         self.hold_names = set()   # callers whose identity's answers are held back
+        self.hold_every = False   # … or every caller's (one whose name the test cannot know)
         self.lookups = {}         # serial of the client's question -> the name asked about
         self.held = []            # raw answers held back
         self.client = None
@@ -297,6 +298,10 @@ class BusProxy:
         with self.lock:
             self.hold_names.add(name)
 
+    def hold_all(self):
+        with self.lock:
+            self.hold_every = True
+
     def held_count(self):
         with self.lock:
             return len(self.held)
@@ -306,6 +311,7 @@ class BusProxy:
         with self.lock:
             held, self.held = self.held, []
             self.hold_names.clear()
+            self.hold_every = False
             for raw in held:
                 self.client.sendall(raw)
 
@@ -386,7 +392,7 @@ class BusProxy:
         with self.lock:  # release() writes to the client too
             if kind in (Gio.DBusMessageType.METHOD_RETURN, Gio.DBusMessageType.ERROR):
                 name = self.lookups.pop(m.get_reply_serial(), None)
-                if name is not None and name in self.hold_names:
+                if name is not None and (self.hold_every or name in self.hold_names):
                     self.held.append(raw)
                     return
             dst.sendall(raw)

@@ -920,6 +920,104 @@ def polkit_decides_for_unprivileged_callers(ctx):
             polkitd.stop()
 
 
+def nobody_gdbus(ctx, path, method):
+    """gdbus call as nobody, started, not waited for (its errors name the D-Bus error)."""
+    return subprocess.Popen(NOBODY + ["gdbus", "call", "--address", ctx.bus.address, "--dest", "org.ldmd1",
+                                      "--object-path", path, "--method", method, "--timeout", "60"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@tap.test
+def polkit_checks_do_not_stall_the_daemon(ctx):
+    """Who an unprivileged caller of Recover, Verify, Rescan or Cancel is, is asked of the bus
+    daemon without blocking ldmd's loop. ldmd talks to the bus through a relay that holds back
+    those answers: meanwhile other clients are answered and nothing starts; once released,
+    the call ends as it always did (polkit's no: NotAuthorized; yes: a job started by nobody,
+    who may cancel it without polkit); ldmd stopped with a question outstanding exits 0. (It
+    used to ask synchronously, twice per call: each such call stalled every client.)"""
+    require_root()  # setpriv needs it to become nobody
+    require_program("setpriv")
+    require_program("gdbus")
+    imgs, _ = ctx.copy_2008("polkit-nostall")
+    polkitd = Mock(ctx.bus, "polkitd", os.path.join(ctx.dir, "polkitd-nostall.log"))
+    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-polkit"))
+    # Slow jobs, so that there is time to cancel them.
+    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=1\n")
+    bus = ctx.bus
+    name = X.PACK_2008["name"]
+    calls = []
+
+    def allow(*actions):
+        polkitd.call("/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.DBus.Mock", "SetAllowed",
+                     (list(actions),), "(as)")
+
+    def held_call(path, method):
+        """nobody calls; returns the process once ldmd's question about its caller is held."""
+        n = proxy.held_count()
+        proxy.hold_all()  # gdbus's unique name is not known here
+        p = nobody_gdbus(ctx, path, method)
+        calls.append(p)
+        wait_until(lambda: proxy.held_count() > n or p.poll() is not None, 30,
+                   "ldmd's question about the caller of %s to be held back" % method)
+        assert p.poll() is None, p.communicate()
+        # The loop is free while the answer is out: other clients are answered.
+        assert pack_of(bus, name) == pack
+        assert bus.prop(pack, IFACE_PACK, "Name") == name
+        return p
+
+    def finish(p, ok):
+        proxy.release()
+        out, err = p.communicate(timeout=30)
+        assert (p.returncode == 0) == ok, (p.returncode, out, err)
+        return out.strip(), err.strip()
+
+    try:
+        pack = pack_of(bus, name)
+        # polkit says no: the same NotAuthorized as ever, and no job.
+        p = held_call(pack, IFACE_PACK + ".Recover")
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+        _, err = finish(p, False)
+        assert "org.ldmd1.Error.NotAuthorized" in err and "org.ldmd1.recover" in err and name in err, err
+        p = held_call(MANAGER, IFACE_MANAGER + ".Rescan")
+        _, err = finish(p, False)
+        assert "org.ldmd1.Error.NotAuthorized" in err and "org.ldmd1.manage" in err, err
+        # A caller that leaves while the question about it is out: ldmd carries on.
+        p = held_call(pack, IFACE_PACK + ".Recover")
+        p.kill()
+        p.wait()
+        proxy.release()
+        assert pack_of(bus, name) == pack
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+
+        # polkit says yes: the job is nobody's (the uid came with the verdict).
+        allow("org.ldmd1.recover")
+        p = held_call(pack, IFACE_PACK + ".Verify")
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+        out, _ = finish(p, True)
+        job = out.split("'")[1]
+        assert job.startswith("/org/ldmd1/job/_"), out
+        assert bus.prop(job, IFACE_JOB, "StartedByUID") == 65534
+        # The starter cancels its own job, polkit or not, once the bus has said who it is.
+        allow()
+        p = held_call(job, IFACE_JOB + ".Cancel")
+        assert bus.prop(job, IFACE_JOB, "State") in ("queued", "running")
+        finish(p, True)
+        hr, _ = job_wait(bus, job)
+        assert hr == VDS_E_OPERATION_CANCELED, "0x%08x" % hr
+
+        # Stopped with a question outstanding: exit status 0 (ASan: no leak).
+        held_call(MANAGER, IFACE_MANAGER + ".Rescan")
+        assert d.alive()
+    finally:
+        ctx.stop(d)
+        for p in calls:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        proxy.close()
+        polkitd.stop()
+
+
 def main():
     if not os.access(LDMD, os.X_OK):
         print("1..0 # SKIP %s not built" % LDMD)
