@@ -596,18 +596,24 @@ static void assert_recover_writes_nothing(const Fixture *f, const char *const *f
         }
 }
 
-/* Disk5-01 (32768 sectors) from sector 96321: past Disk5-02, but 28800 sectors beyond the
- * public region, over the private region (and past the end of the disk). */
-static void test_extent_past_public_region(void) {
+/* Disk5-01 (32768 sectors) moved by `edit` to sector 96321: past Disk5-02, but 28800 sectors
+ * beyond the public region, over the private region (and past the end of the disk).
+ * Recover writes nothing, and Disk5's flags stay `disk5_flags`. */
+static void extent_past_public_region(EditFn edit, uint32_t disk5_flags) {
         static const char *const failed[] = { "Volume3", NULL };
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
         Fixture f;
 
         fixture_init(&f, true);
         moved_start = 96321;
-        transact(&f, edit_move_disk5, 0, NULL);
+        transact(&f, edit, 0, NULL);
         assert_extent_rejected(&f, "\"Disk5-01\"", "leave its 100289-sector public region", failed);
         assert_recover_writes_nothing(&f, failed);
+        g_assert_cmphex(find_disk(scan_pack(&f, &scan), "Disk5")->flags, ==, disk5_flags);
         fixture_done(&f);
+}
+static void test_extent_past_public_region(void) {
+        extent_past_public_region(edit_move_disk5, 0);
 }
 
 /* The same, with Disk5 marked detached (D's mark for a disk that was missing): the commit
@@ -623,17 +629,7 @@ static void edit_move_disk5_detached(LdmPack *p, LdmTxn *t) {
         edit_move_disk5(p, t);
 }
 static void test_rejected_extent_keeps_disk_mark(void) {
-        static const char *const failed[] = { "Volume3", NULL };
-        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
-        Fixture f;
-
-        fixture_init(&f, true);
-        moved_start = 96321;
-        transact(&f, edit_move_disk5_detached, 0, NULL);
-        assert_extent_rejected(&f, "\"Disk5-01\"", "leave its 100289-sector public region", failed);
-        assert_recover_writes_nothing(&f, failed);
-        g_assert_cmphex(find_disk(scan_pack(&f, &scan), "Disk5")->flags, ==, LDM_DISK_FLAG_DETACHED);
-        fixture_done(&f);
+        extent_past_public_region(edit_move_disk5_detached, LDM_DISK_FLAG_DETACHED);
 }
 
 /* Disk5-01 from sector 16449: its second half overlaps the first 8 MiB of Disk5-02. */
