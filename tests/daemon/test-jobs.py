@@ -1018,6 +1018,61 @@ def polkit_checks_do_not_stall_the_daemon(ctx):
         polkitd.stop()
 
 
+@tap.test
+def cancel_held_up_while_the_job_ends_is_too_late(ctx):
+    """Another user's Cancel whose caller is still being identified (the bus daemon's answer
+    held back by the relay) while the job ends on its own: once the answer comes (and polkit
+    allows cancel-other), the call gets CancelTooLate, and the job's result stands: S_OK,
+    100 %, not cancelled."""
+    require_root()  # setpriv needs it to become nobody
+    require_program("setpriv")
+    require_program("gdbus")
+    imgs, _ = ctx.copy_2008("cancel-late")
+    polkitd = Mock(ctx.bus, "polkitd", os.path.join(ctx.dir, "polkitd-cancel-late.log"))
+    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-cancel-late"))
+    # A Verify that lasts a few seconds: still running when nobody's Cancel comes.
+    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=4\n")
+    bus = ctx.bus
+    p = None
+    try:
+        polkitd.call("/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.DBus.Mock", "SetAllowed",
+                     (["org.ldmd1.recover", "org.ldmd1.cancel-other"],), "(as)")
+        pack = pack_of(bus, X.PACK_2008["name"])
+        (job,) = bus.call(pack, IFACE_PACK, "Verify")
+        assert bus.prop(job, IFACE_JOB, "StartedByUID") == 0
+        proxy.hold_all()  # gdbus's unique name is not known here
+        p = nobody_gdbus(ctx, job, IFACE_JOB + ".Cancel")
+        wait_until(lambda: proxy.held_count() > 0 or p.poll() is not None, 30,
+                   "ldmd's question about the caller of Cancel to be held back")
+        # Held: the Cancel got past the "already finished" check, so the job was not over.
+        assert p.poll() is None, ("the job ended before the test: slow it down", p.communicate())
+        # The job ends on its own meanwhile (QueryStatus and State ask nobody who the caller is).
+        wait_until(lambda: bus.call(job, IFACE_JOB, "QueryStatus")[0] != VDS_E_OPERATION_PENDING, 120,
+                   "the job to end")
+        assert bus.call(job, IFACE_JOB, "QueryStatus") == (S_OK, 100)
+        assert bus.prop(job, IFACE_JOB, "State") == "done"
+        assert p.poll() is None, p.communicate()  # its answer is still held back
+        assert proxy.held_count() == 1
+        proxy.release()
+        out, err = p.communicate(timeout=30)
+        assert p.returncode != 0 and "org.ldmd1.Error.CancelTooLate" in err, (p.returncode, out, err)
+        # The result stands.
+        hr, res = job_wait(bus, job)
+        assert hr == S_OK and res["mirror_mismatches"] == 0 and res["parity_mismatches"] == 0, \
+            "0x%08x %s" % (hr, res)
+        assert bus.call(job, IFACE_JOB, "QueryStatus") == (S_OK, 100)
+        assert bus.prop(job, IFACE_JOB, "HResult") == S_OK
+        assert "cancelled by" not in d.output()
+        assert d.alive()
+    finally:
+        ctx.stop(d)
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+        proxy.close()
+        polkitd.stop()
+
+
 def main():
     if not os.access(LDMD, os.X_OK):
         print("1..0 # SKIP %s not built" % LDMD)
