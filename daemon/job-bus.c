@@ -382,11 +382,14 @@ static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         const char *details[] = { "job", j->path, "pack", j->pack_name, NULL };
         int r;
 
-        /* Refreshing: the work is over and its result stands ([MS-VDS] IVdsAsync::Cancel). */
-        if (j->state == JOB_DONE || j->refreshing)
+        /* Refreshing: the work is over and its result stands ([MS-VDS] IVdsAsync::Cancel).
+         * A call back from its check whose job ended meanwhile leaves the verdict unread. */
+        if (j->state == JOB_DONE || j->refreshing) {
+                polkit_forget(j->manager->polkit, msg);
                 return sd_bus_error_setf(error, LDMD_ERROR_CANCEL_TOO_LATE,
                                          "Job %s (%s of pack %s) has already finished.", j->path,
                                          job_operation_to_string(j->operation), j->pack_name);
+        }
         /* The starter may always cancel its own job; anyone else needs cancel-other. */
         r = authorize_unless_owner(j->manager, msg, LDMD_ACTION_CANCEL_OTHER, j->path, details, j->uid,
                                    NULL, error);

@@ -413,6 +413,14 @@ static int query_collect(PolkitQuery *q, const char *what, uid_t *ret_uid, sd_bu
         return r;
 }
 
+void polkit_forget(PolkitRegistry *registry, sd_bus_message *call) {
+        PolkitQuery *q = registry_find(registry, call);
+
+        /* One still asking is left alone: its answer re-dispatches the call. */
+        if (q && q->state == QUERY_DECIDED)
+                query_free(q);
+}
+
 int polkit_verify_async(sd_bus_message *call, const char *action, const char *what,
                         const char *const *details, uid_t allowed_uid, PolkitRegistry **registry,
                         uid_t *ret_uid, sd_bus_error *error) {

@@ -38,5 +38,10 @@ int polkit_sender_uid_async(sd_bus_message *call, sd_bus_message_handler_t callb
 /* -ESRCH: the sender has left the bus. */
 int polkit_sender_uid_reply(sd_bus_message *reply, uid_t *ret);
 
+/* Drops the decided query of `call`, for a handler that answers a call come back from its
+ * check without collecting the verdict (Cancel of a job that ended meanwhile): else it would
+ * count against the limits until the sweep, 25 s later. NULL-safe. */
+void polkit_forget(PolkitRegistry *registry, sd_bus_message *call);
+
 /* Drops every pending query (their calls get no reply: the daemon is going away). */
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
