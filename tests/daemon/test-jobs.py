@@ -927,6 +927,20 @@ def nobody_gdbus(ctx, path, method):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def start_behind_proxy(ctx, tag, rate_mib):
+    """For tests whose unprivileged caller is `nobody` (gdbus): a copy of the 2008 R2 pack, a
+    polkitd mock, and ldmd talking to the bus through a BusProxy that can hold back the bus
+    daemon's answers about callers, its repairs limited to rate_mib MiB/s."""
+    require_root()  # setpriv needs it to become nobody
+    require_program("setpriv")
+    require_program("gdbus")
+    imgs, _ = ctx.copy_2008(tag)
+    polkitd = Mock(ctx.bus, "polkitd", os.path.join(ctx.dir, "polkitd-%s.log" % tag))
+    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-" + tag))
+    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=%d\n" % rate_mib)
+    return polkitd, proxy, d
+
+
 @tap.test
 def polkit_checks_do_not_stall_the_daemon(ctx):
     """Who an unprivileged caller of Recover, Verify, Rescan or Cancel is, is asked of the bus
@@ -935,14 +949,8 @@ def polkit_checks_do_not_stall_the_daemon(ctx):
     the call ends as it always did (polkit's no: NotAuthorized; yes: a job started by nobody,
     who may cancel it without polkit); ldmd stopped with a question outstanding exits 0. (It
     used to ask synchronously, twice per call: each such call stalled every client.)"""
-    require_root()  # setpriv needs it to become nobody
-    require_program("setpriv")
-    require_program("gdbus")
-    imgs, _ = ctx.copy_2008("polkit-nostall")
-    polkitd = Mock(ctx.bus, "polkitd", os.path.join(ctx.dir, "polkitd-nostall.log"))
-    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-polkit"))
     # Slow jobs, so that there is time to cancel them.
-    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=1\n")
+    polkitd, proxy, d = start_behind_proxy(ctx, "polkit-nostall", 1)
     bus = ctx.bus
     name = X.PACK_2008["name"]
     calls = []
@@ -1024,14 +1032,8 @@ def cancel_held_up_while_the_job_ends_is_too_late(ctx):
     held back by the relay) while the job ends on its own: once the answer comes (and polkit
     allows cancel-other), the call gets CancelTooLate, and the job's result stands: S_OK,
     100 %, not cancelled."""
-    require_root()  # setpriv needs it to become nobody
-    require_program("setpriv")
-    require_program("gdbus")
-    imgs, _ = ctx.copy_2008("cancel-late")
-    polkitd = Mock(ctx.bus, "polkitd", os.path.join(ctx.dir, "polkitd-cancel-late.log"))
-    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-cancel-late"))
     # A Verify that lasts a few seconds: still running when nobody's Cancel comes.
-    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=4\n")
+    polkitd, proxy, d = start_behind_proxy(ctx, "cancel-late", 4)
     bus = ctx.bus
     p = None
     try:
