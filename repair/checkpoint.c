@@ -13,8 +13,9 @@
 #include "state-file.h"
 #include "unaligned.h"
 
-/* magic[8] pack[16] volume:u32 plex:u32 target:u32 pad:u32 sequence:u64 total:u64 done:u64
- * crc:u32 (over everything before it) */
+/* magic[8] pack[16] volume:u32 plex:u32 target:u32 source:u32 sequence:u64 total:u64 done:u64
+ * crc:u32 (over everything before it). source was padding (0) before it was a key field: such
+ * an old mirror checkpoint is ignored, the plex copied again from its start. */
 #define CHECKPOINT_MAGIC "LDMDCKP1"
 #define CHECKPOINT_CRC_OFFSET 64
 #define CHECKPOINT_SIZE 68
@@ -38,6 +39,7 @@ static void checkpoint_encode(const CheckpointKey *key, uint64_t total, uint64_t
         unaligned_write_le32(out + 24, key->volume_id);
         unaligned_write_le32(out + 28, key->plex_id);
         unaligned_write_le32(out + 32, key->target);
+        unaligned_write_le32(out + 36, key->source_id);
         unaligned_write_le64(out + 40, key->sequence);
         unaligned_write_le64(out + 48, total);
         unaligned_write_le64(out + 56, done);

@@ -4,9 +4,11 @@
 /* checkpoint.h: how far the data repair of one target (a mirror plex, a RAID-5 column, or a
  * RAID-5 volume's parity) got, kept in a small file in the state directory so that a job
  * interrupted by a cancel, a crash or a power cut resumes where its last *flushed* region
- * ended. The key is (pack GUID, volume ID, plex ID, target, committed database sequence): a
- * checkpoint whose sequence differs from the database the job is working on describes other
- * data and is ignored. Files are replaced atomically (temp + fsync + rename + fsync dir). */
+ * ended. The key is (pack GUID, volume ID, plex ID, target, source plex ID, committed
+ * database sequence): a checkpoint whose sequence differs from the database the job is
+ * working on describes other data and is ignored, and so is a mirror plex's checkpoint made
+ * copying another plex than this job's source (the plexes of a dirty mirror may differ).
+ * Files are replaced atomically (temp + fsync + rename + fsync dir). */
 
 #include <stdint.h>
 
@@ -20,6 +22,7 @@ typedef struct CheckpointKey {
         uint32_t volume_id;
         uint32_t plex_id;
         uint32_t target;           /* column index, or one of the values above */
+        uint32_t source_id;        /* mirror: the plex copied from; RAID-5: 0 */
         uint64_t sequence;         /* committed database sequence the data belongs to */
 } CheckpointKey;
 

@@ -102,6 +102,9 @@ static int add_target(RepairContext *c, const RepairTarget *t) {
                 .volume_id = t->volume->id,
                 .plex_id = t->plex->id,
                 .target = t->column,
+                /* A dirty mirror's plexes may differ: what a checkpoint covers was copied
+                 * from this source, and is no part of a copy from another one. */
+                .source_id = t->source ? t->source->id : 0,
                 .sequence = c->pack->committed_seq,
         };
         c->n_targets++;

@@ -1081,6 +1081,133 @@ static void test_mkldm(gconstpointer data) {
         fixture_done(&f);
 }
 
+/* ---- a three-way mirror: mkldm makes two plexes, a third one is added on disk 4 (after its
+ * RAID-5 column) and given the first plex's data. ---- */
+
+static void edit_add_third_plex(LdmPack *p, LdmTxn *t) {
+        LdmVolume *m = find_volume(p, "Mirror");
+        const LdmExtent *e2 = m->plexes[1]->columns[0].extents[0];
+        const LdmDisk *d4 = find_volume(p, "Parity")->plexes[0]->columns[2].extents[0]->disk;
+        uint64_t start = 0;
+        LdmRecord *c, *x, *v;
+
+        for (size_t i = 0; i < p->n_extents; i++)
+                if (p->extents[i].disk == d4)
+                        start = MAX(start, p->extents[i].start + p->extents[i].size);
+        c = ldm_txn_add(t, LDM_RECORD_COMPONENT, "Mirror-03");
+        g_assert_nonnull(c);
+        c->record_flags = m->plexes[1]->record->record_flags;
+        c->component = m->plexes[1]->record->component;
+        x = ldm_txn_add(t, LDM_RECORD_PARTITION, "Disk4-02");
+        g_assert_nonnull(x);
+        x->record_flags = e2->record->record_flags;
+        x->partition = e2->record->partition;
+        x->partition.parent_component_id = c->id;
+        x->partition.disk_id = d4->id;
+        x->partition.start = start;
+        x->partition.flags = 0;
+        v = ldm_txn_edit(t, m->id);
+        g_assert_nonnull(v);
+        v->volume.n_components = 3;
+        v->dirty = true;
+}
+
+/* Copies plex `from` of volume over plex `to`, extent to extent (one each), behind the
+ * engine's back. */
+static void copy_plex(const Fixture *f, const char *volume, size_t from, size_t to) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_io_closep) LdmIo *in = NULL, *out = NULL;
+        LdmVolume *v = find_volume(scan_pack(f, &scan), volume);
+        const LdmExtent *a = v->plexes[from]->columns[0].extents[0], *b = v->plexes[to]->columns[0].extents[0];
+        g_autofree uint8_t *buf = g_malloc(1 << 20);
+
+        g_assert_cmpuint(a->size, ==, b->size);
+        g_assert_cmpint(ldm_io_open(a->disk->device->path, 0, &in), ==, 0);
+        g_assert_cmpint(ldm_io_open(b->disk->device->path, LDM_IO_WRITE, &out), ==, 0);
+        for (uint64_t off = 0; off < a->size * 512; off += 1 << 20) {
+                size_t len = (size_t) MIN((uint64_t) 1 << 20, a->size * 512 - off);
+                g_assert_cmpint(ldm_io_pread(in, buf, len, ldm_extent_disk_offset(a) + off), ==, 0);
+                g_assert_cmpint(ldm_io_pwrite(out, buf, len, ldm_extent_disk_offset(b) + off), ==, 0);
+        }
+}
+
+static void three_way_fixture(Fixture *f) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        LdmVolume *m;
+
+        mkldm_fixture(f, false);
+        transact(f, edit_add_third_plex, 0, NULL);
+        copy_plex(f, "Mirror", 0, 2);
+        m = find_volume(scan_pack(f, &scan), "Mirror");
+        g_assert_cmpuint(m->n_plexes, ==, 3);
+        g_assert_cmpint(m->health, ==, VDS_H_HEALTHY);
+}
+
+/* scribble_extent() on the (only) extent of plex i of volume. */
+static void scribble_plex(const Fixture *f, const char *volume, size_t i, uint64_t at, size_t len) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        LdmVolume *v = find_volume(scan_pack(f, &scan), volume);
+
+        scribble_extent(f, v->plexes[i]->columns[0].extents[0]->name, at, len);
+}
+
+/* Drops path i from the fixture (a disk gone missing); returns it for put_back_path(). */
+static char *take_path(Fixture *f, size_t i) {
+        char *p = f->paths[i];
+
+        memmove(f->paths + i, f->paths + i + 1, (f->n_paths - i - 1) * sizeof(char *));
+        f->n_paths--;
+        return p;
+}
+
+static void put_back_path(Fixture *f, size_t i, char *p) {
+        memmove(f->paths + i + 1, f->paths + i, (f->n_paths - i) * sizeof(char *));
+        f->paths[i] = p;
+        f->n_paths++;
+}
+
+/* Verify finds the plexes of every mirror equal and every RAID-5 row right. */
+static void assert_scrub_clean(const Fixture *f) {
+        RepairResult v;
+
+        run_op(f, REPAIR_VERIFY, NULL, &v);
+        g_assert_cmphex(v.hresult, ==, VDS_S_OK);
+        g_assert_cmpuint(v.mirror_mismatches, ==, 0);
+        g_assert_cmpuint(v.parity_mismatches, ==, 0);
+}
+
+/* A dirty three-way mirror whose first plex differs from the second. A Recover without the
+ * first plex's disk copies the second over the third and is cancelled half-way; with every
+ * disk back (the database did not change) the first plex is the source. The third plex's
+ * checkpoint was made copying another plex: resuming from it left the third plex's first
+ * half the second plex's data while every other byte became the first's, and the volume
+ * was marked healthy. */
+static void test_mirror_resume_other_source(void) {
+        Fixture f;
+        RepairResult res;
+        Progress prog = { .cancel_at = 6u << 20 };
+        char *disk1;
+
+        three_way_fixture(&f);
+        mark_volume_dirty(&f, "Mirror");
+        scribble_plex(&f, "Mirror", 1, 0, 2 << 20);
+
+        disk1 = take_path(&f, 0);
+        checkpoint_interval = 1u << 20;
+        run_op(&f, REPAIR_RECOVER, &prog, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_OPERATION_CANCELED);
+        g_assert_cmpuint(res.bytes_repaired, <, 16u << 20);
+        put_back_path(&f, 0, disk1);
+
+        recover_ok(&f, &res);
+        checkpoint_interval = 4u << 20;
+        assert_scrub_clean(&f);
+        /* The second and the third plex copied whole, from the first. */
+        g_assert_cmpuint(res.bytes_resumed, ==, 0);
+        g_assert_cmpuint(res.bytes_repaired, ==, 32u << 20);
+        fixture_done(&f);
+}
+
 /* ---- a power cut inside the database sync of a two-disk pack ---- */
 
 static void edit_delete_simple(LdmPack *p, LdmTxn *t) {
@@ -1476,5 +1603,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/slow/cut-inside-phase-2003", test_cut_inside_phase_2003);
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
         g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
+        g_test_add_func("/repair/quick/mirror-resume-other-source", test_mirror_resume_other_source);
         return g_test_run();
 }
