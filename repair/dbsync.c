@@ -487,8 +487,20 @@ static bool id_in(const uint32_t *ids, size_t n, uint64_t id) {
         return false;
 }
 
+/* Whether every plex of v could be resynchronised by this run: none lacks a disk. */
+static bool volume_whole(const LdmVolume *v) {
+        for (size_t i = 0; i < v->n_plexes; i++)
+                for (size_t k = 0; k < v->plexes[i]->n_columns; k++)
+                        if (v->plexes[i]->columns[k].missing)
+                                return false;
+        return true;
+}
+
 /* KLOG detach/dirty entries (§8) naming what was repaired become plain status-0 entries, on
- * every present disk, after the commit: a crash before this only costs a repeated resync. */
+ * every present disk, after the commit: a crash before this only costs a repeated resync.
+ * A volume's own entries stay while a plex of it was left out (its disk missing): that plex
+ * still may differ, and nothing else says so — the commit may change no record, and then
+ * the disk comes back at the same database sequence, holding no stale mark. */
 int repair_clear_klog_marks(RepairContext *c) {
         uint32_t ids[3 * REPAIR_MAX_TARGETS];
         LdmKlogPage page;
@@ -501,7 +513,8 @@ int repair_clear_klog_marks(RepairContext *c) {
                 return 0;
         /* The targets point into the pack the rescan below replaces: keep their IDs. */
         for (size_t i = 0; i < c->n_targets; i++) {
-                ids[n_ids++] = c->targets[i].volume->id;
+                if (volume_whole(c->targets[i].volume))
+                        ids[n_ids++] = c->targets[i].volume->id;
                 ids[n_ids++] = c->targets[i].plex->id;
                 if (c->targets[i].source)
                         ids[n_ids++] = c->targets[i].source->id;

@@ -1208,6 +1208,31 @@ static void test_mirror_resume_other_source(void) {
         fixture_done(&f);
 }
 
+/* A dirty three-way mirror recovered while the third plex's disk is missing: the second
+ * plex is resynchronised, the third cannot be. The volume's KLOG dirty entry must stay (the
+ * third plex still may differ), so that the Recover after the disk is back resynchronises
+ * it; clearing it left that plex's different bytes in a volume called healthy. */
+static void test_mirror_dirty_plex_missing(void) {
+        Fixture f;
+        RepairResult res;
+        char *disk4;
+
+        three_way_fixture(&f);
+        mark_volume_dirty(&f, "Mirror");
+        scribble_plex(&f, "Mirror", 2, 1 << 20, 1 << 20);
+
+        disk4 = take_path(&f, 3);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(res.remaining, "Mirror-03"));
+        put_back_path(&f, 3, disk4);
+
+        recover_ok(&f, &res);
+        assert_scrub_clean(&f);
+        g_assert_cmpuint(res.bytes_repaired, >=, 16u << 20);
+        fixture_done(&f);
+}
+
 /* ---- a power cut inside the database sync of a two-disk pack ---- */
 
 static void edit_delete_simple(LdmPack *p, LdmTxn *t) {
@@ -1604,5 +1629,6 @@ int main(int argc, char *argv[]) {
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
         g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
         g_test_add_func("/repair/quick/mirror-resume-other-source", test_mirror_resume_other_source);
+        g_test_add_func("/repair/quick/mirror-dirty-plex-missing", test_mirror_dirty_plex_missing);
         return g_test_run();
 }
