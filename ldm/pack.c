@@ -471,7 +471,9 @@ static int build_columns(LdmPack *p, LdmPlex *pl) {
                         if (x->plex != pl || x->column != c)
                                 continue;
                         if (col->n_extents >= LDM_COLUMN_MAX_EXTENTS) {
+                                /* Dropped like the rejections above, and marked as they are. */
                                 pack_diag(p, x->record, "exceeds the extents-per-column limit", LDM_COLUMN_MAX_EXTENTS);
+                                pl->extent_rejected = x->disk->extent_rejected = true;
                                 continue;
                         }
                         col->extents[col->n_extents++] = x;

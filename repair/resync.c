@@ -223,7 +223,8 @@ int repair_plan(RepairContext *c, unsigned *ret_unrepairable) {
                 LdmVolume *v = &c->pack->volumes[i];
 
                 if (ldm_volume_extent_rejected(v)) {
-                        repair_remaining_add(c, "%s: an extent leaves its disk's public region or overlaps another, not touched",
+                        repair_remaining_add(c, "%s: the reader rejected an extent record of it (a bad range or disk, "
+                                             "outside the public region, an overlap, over the per-column limit), not touched",
                                              v->name);
                         unrepairable++;
                         continue;

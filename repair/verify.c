@@ -275,7 +275,8 @@ int repair_verify(RepairContext *c, unsigned *ret_unverified) {
                 /* Its plexes or columns lack sectors (pack.c left an extent out): reading
                  * them would only fail, and the volume is Failed anyway. */
                 if (ldm_volume_extent_rejected(v)) {
-                        repair_remaining_add(c, "%s: an extent leaves its disk's public region or overlaps another, not verified",
+                        repair_remaining_add(c, "%s: the reader rejected an extent record of it (a bad range or disk, "
+                                             "outside the public region, an overlap, over the per-column limit), not verified",
                                              v->name);
                         unverified++;
                 } else if (v->type == LDM_VOLUME_MIRROR)

@@ -632,6 +632,55 @@ static void test_rejected_extent_keeps_disk_mark(void) {
         extent_past_public_region(edit_move_disk5_detached, LDM_DISK_FLAG_DETACHED);
 }
 
+/* Disk5-01 split into 1 + LDM_COLUMN_MAX_EXTENTS extents, its last 32 sectors one sector
+ * each (the same bytes, one extent over the per-column limit), and Disk5 marked detached. The
+ * reader drops the extra extent: it used to do so without marking the plex or the disk, so
+ * Volume3 was not Failed and Disk5 could look whole to the commit. */
+static void edit_split_disk5_01(LdmPack *p, LdmTxn *t) {
+        const LdmExtent *e = find_extent(p, "Disk5-01");
+        LdmRecord *r = ldm_txn_edit(t, e->id), *d = ldm_txn_edit(t, find_disk(p, "Disk5")->id);
+        LdmRecord *c = ldm_txn_edit(t, e->plex->id);
+        uint64_t head = e->size - LDM_COLUMN_MAX_EXTENTS;
+
+        g_assert_nonnull(r);
+        g_assert_nonnull(d);
+        g_assert_nonnull(c);
+        c->component.n_partitions += LDM_COLUMN_MAX_EXTENTS;
+        c->dirty = true;
+        d->disk.flags |= LDM_DISK_FLAG_DETACHED;
+        d->dirty = true;
+        r->partition.size = head;
+        r->dirty = true;
+        for (uint32_t i = 0; i < LDM_COLUMN_MAX_EXTENTS; i++) {
+                char name[32];
+                LdmRecord *x;
+
+                snprintf(name, sizeof(name), "Disk5-1%02u", i);
+                x = ldm_txn_add(t, LDM_RECORD_PARTITION, name);
+                g_assert_nonnull(x);
+                x->record_flags = e->record->record_flags;
+                x->partition = e->record->partition;
+                x->partition.start = e->start + head + i;
+                x->partition.offset_in_column = e->offset_in_column + head + i;
+                x->partition.size = 1;
+        }
+}
+static void test_extents_over_column_limit(void) {
+        static const char *const failed[] = { "Volume3", NULL };
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        LdmPack *p;
+        Fixture f;
+
+        fixture_init(&f, true);
+        transact(&f, edit_split_disk5_01, 0, NULL);
+        p = scan_pack(&f, &scan);
+        g_assert_nonnull(find_diag(&p->diags, "record", "exceeds the extents-per-column limit", NULL));
+        g_assert_cmpint(find_volume(p, "Volume3")->health, ==, VDS_H_FAILED);
+        assert_recover_writes_nothing(&f, failed);
+        g_assert_cmphex(find_disk(scan_pack(&f, &scan), "Disk5")->flags, ==, LDM_DISK_FLAG_DETACHED);
+        fixture_done(&f);
+}
+
 /* Disk5-01 from sector 16449: its second half overlaps the first 8 MiB of Disk5-02. */
 static void test_extents_overlap(void) {
         static const char *const failed[] = { "Volume3", "Volume5", NULL };
@@ -1607,6 +1656,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/no-quorum", test_no_quorum);
         g_test_add_func("/repair/quick/extent-past-public-region", test_extent_past_public_region);
         g_test_add_func("/repair/quick/rejected-extent-keeps-disk-mark", test_rejected_extent_keeps_disk_mark);
+        g_test_add_func("/repair/quick/extents-over-column-limit", test_extents_over_column_limit);
         g_test_add_func("/repair/quick/swapped-disk-refused", test_swapped_disk_refused);
         g_test_add_func("/repair/quick/torn-sync-journal", test_torn_sync_journal);
         g_test_add_func("/repair/quick/torn-sync-no-journal", test_torn_sync_no_journal);
