@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "log.h"
 #include "macro.h"
+#include "peer.h"
 #include "polkit.h"
 
 /* Queries asking polkitd (the limit a flood of unprivileged calls meets first), and queries
@@ -46,6 +47,7 @@ struct PolkitQuery {
         sd_bus_message *check;    /* CheckAuthorization, built at once: `details` are not kept */
         sd_bus_message *reply;    /* polkitd's answer, once it came */
         sd_bus_slot *slot;        /* the uid lookup, then CheckAuthorization, in flight */
+        PeerWatch *caller;        /* the query is dropped when the caller leaves the bus */
         char *action;
         QueryState state;
         QueryVerdict verdict;
@@ -77,6 +79,7 @@ static PolkitQuery *query_free(PolkitQuery *q) {
         }
         /* Unref'ing the slot cancels a question in flight: its callback never runs. */
         sd_bus_slot_unref(q->slot);
+        peer_watch_free(q->caller);
         sd_bus_message_unref(q->request);
         sd_bus_message_unref(q->check);
         sd_bus_message_unref(q->reply);
@@ -349,6 +352,16 @@ static int check_message_new(sd_bus_message *call, const char *action, const cha
         return 0;
 }
 
+/* Nobody is left to act for, nor to answer: whatever polkitd says, the call is not run.
+ * Decided already, the call comes back, and finds its caller gone when it asks again. */
+static void query_on_caller_gone(PeerWatch *w, void *userdata) {
+        PolkitQuery *q = userdata;
+
+        log_debug("%s left the bus while its %s check was pending; dropping the check.",
+                  strna(sd_bus_message_get_sender(q->request)), q->action);
+        query_free(q);
+}
+
 /* Makes a query for `call` and links it into the registry; nothing is asked yet. */
 static int query_new(PolkitRegistry *reg, sd_bus_message *call, const char *action,
                      const char *const *details, uid_t allowed_uid, PolkitQuery **ret) {
@@ -393,8 +406,13 @@ static int query_start(PolkitRegistry *reg, sd_bus_message *call, const char *ac
         q->uid = uid;
         if (uid != (uid_t) -1)
                 r = query_ask_polkit(q);
-        else
-                r = polkit_sender_uid_async(call, query_on_uid, q, &q->slot);
+        else {
+                /* Subscribed before the uid is asked: a caller gone before the subscription
+                 * took effect makes that question fail (NameHasNoOwner), no check needed. */
+                r = peer_watch_new(call, false, query_on_caller_gone, q, &q->caller);
+                if (r >= 0)
+                        r = polkit_sender_uid_async(call, query_on_uid, q, &q->slot);
+        }
         if (r < 0)
                 query_free(q);
         return r;

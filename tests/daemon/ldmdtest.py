@@ -272,46 +272,56 @@ class PrivateBus:
 
 class BusProxy:
     """A relay between one client (ldmd: --bus=proxy.address) and the private bus that can
-    hold back the bus daemon's answers to the client's questions about a caller's identity
-    (GetConnectionUnixUser, GetConnectionCredentials) for chosen callers. What the client
-    does while such an answer is outstanding is then seen without timing anything. Bytes are
-    relayed unchanged; messages are only parsed (GDBusMessage) to pick the answers held."""
+    hold back the answers to the client's questions about a caller (by default who it is:
+    GetConnectionUnixUser, GetConnectionCredentials; also whether it is still there,
+    GetNameOwner, or polkitd's verdict on it, CheckAuthorization) for chosen callers. What
+    the client does while such an answer is outstanding is then seen without timing
+    anything. Bytes are relayed unchanged; messages are only parsed (GDBusMessage) to pick
+    the answers held."""
 
     LOOKUPS = ("GetConnectionUnixUser", "GetConnectionCredentials")
+    PRESENCE = ("GetNameOwner",)
+    POLKIT = ("CheckAuthorization",)
 
     def __init__(self, bus, directory):
         self.upstream_path = bus.socket
         self.socket = os.path.join(directory, "proxy")
         self.address = "unix:path=" + self.socket
         self.lock = threading.Lock()
-        self.hold_names = set()   # callers whose identity's answers are held back
-        self.hold_every = False   # … or every caller's (one whose name the test cannot know)
-        self.lookups = {}         # serial of the client's question -> the name asked about
+        self.hold_names = {}      # caller -> the questions about it whose answers are held
+        self.hold_every = ()      # … the questions about every caller (one whose name the test cannot know)
+        self.questions = {}       # serial of the client's question -> (member, the name asked about)
         self.held = []            # raw answers held back
+        self.held_about = []      # … the names they are about
         self.client = None
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.socket)
         self.listener.listen(1)
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def hold(self, name):
+    def hold(self, name, members=LOOKUPS):
         with self.lock:
-            self.hold_names.add(name)
+            self.hold_names[name] = tuple(members)
 
-    def hold_all(self):
+    def hold_all(self, members=LOOKUPS):
         with self.lock:
-            self.hold_every = True
+            self.hold_every = tuple(members)
 
     def held_count(self):
         with self.lock:
             return len(self.held)
 
+    def held_names(self):
+        """The callers the answers held are about, in the order they were held."""
+        with self.lock:
+            return list(self.held_about)
+
     def release(self):
         """Sends every held answer and holds no more."""
         with self.lock:
-            held, self.held = self.held, []
+            held, self.held, self.held_about = self.held, [], []
             self.hold_names.clear()
-            self.hold_every = False
+            self.hold_every = ()
             for raw in held:
                 self.client.sendall(raw)
 
@@ -378,22 +388,34 @@ class BusProxy:
                 except OSError:
                     pass
 
+    @classmethod
+    def _question(cls, m):
+        """(member, name asked about) of a question whose answer may be held, or None."""
+        member = m.get_member()
+        if m.get_destination() == "org.freedesktop.DBus" and member in cls.LOOKUPS + cls.PRESENCE:
+            return member, m.get_body().unpack()[0]
+        if m.get_destination() == "org.freedesktop.PolicyKit1" and member in cls.POLKIT:
+            kind, details = m.get_body().unpack()[0]
+            return (member, details.get("name")) if kind == "system-bus-name" else None
+        return None
+
     def _pass(self, raw, dst, from_client):
         m = Gio.DBusMessage.new_from_blob(raw, Gio.DBusCapabilityFlags.UNIX_FD_PASSING)
         kind = m.get_message_type()
         if from_client:
             # Noted before it is sent: the answer cannot come first.
-            if (kind == Gio.DBusMessageType.METHOD_CALL and m.get_destination() == "org.freedesktop.DBus"
-                    and m.get_member() in self.LOOKUPS):
+            q = self._question(m) if kind == Gio.DBusMessageType.METHOD_CALL else None
+            if q:
                 with self.lock:
-                    self.lookups[m.get_serial()] = m.get_body().unpack()[0]
+                    self.questions[m.get_serial()] = q
             dst.sendall(raw)
             return
         with self.lock:  # release() writes to the client too
             if kind in (Gio.DBusMessageType.METHOD_RETURN, Gio.DBusMessageType.ERROR):
-                name = self.lookups.pop(m.get_reply_serial(), None)
-                if name is not None and (self.hold_every or name in self.hold_names):
+                member, name = self.questions.pop(m.get_reply_serial(), (None, None))
+                if member and (member in self.hold_every or member in self.hold_names.get(name, ())):
                     self.held.append(raw)
+                    self.held_about.append(name)
                     return
             dst.sendall(raw)
 

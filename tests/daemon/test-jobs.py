@@ -1027,6 +1027,51 @@ def polkit_checks_do_not_stall_the_daemon(ctx):
 
 
 @tap.test
+def caller_gone_while_polkit_decides_starts_nothing(ctx):
+    """An unprivileged Recover whose caller leaves the bus while polkitd decides (its verdict
+    held back by the relay) starts nothing when the verdict comes, even a yes: nobody asked
+    for the job any more, and nobody would be told of it. ldmd forgets the check as soon as
+    the bus says the caller has left. (polkitd's yes used to start the job all the same, or
+    fail it with an error in the log.)"""
+    polkitd, proxy, d = start_behind_proxy(ctx, "polkit-gone", 4)
+    bus = ctx.bus
+    p = None
+    try:
+        polkitd.call("/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.DBus.Mock", "SetAllowed",
+                     (["org.ldmd1.recover"],), "(as)")
+        pack = pack_of(bus, X.PACK_2008["name"])
+        proxy.hold_all(BusProxy.POLKIT)
+        p = nobody_gdbus(ctx, pack, IFACE_PACK + ".Recover")
+        wait_until(lambda: proxy.held_count() > 0 or p.poll() is not None, 30,
+                   "polkitd's verdict on the caller of Recover to be held back")
+        assert p.poll() is None, p.communicate()
+        (caller,) = proxy.held_names()
+        p.kill()
+        p.wait()
+        wait_until(lambda: bus.name_owner(caller) is None, 10, "the bus to see the caller leave")
+        # The bus told ldmd (through the relay, in order) before it answers this call.
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+        proxy.release()  # polkitd's yes, for a caller that is gone
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+        assert bus.prop(pack, IFACE_PACK, "ActiveJob") == "/"
+        assert "Failed to start a job" not in d.output(), d.output()
+        assert "left the bus while its org.ldmd1.recover check was pending" in d.output(), d.output()
+        # The check was forgotten, not left to count against the limits: a new caller's
+        # Recover is decided and runs.
+        (job,) = bus.call(pack, IFACE_PACK, "Recover")
+        bus.call(job, IFACE_JOB, "Cancel")
+        job_wait(bus, job)
+        assert d.alive()
+    finally:
+        ctx.stop(d)
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+        proxy.close()
+        polkitd.stop()
+
+
+@tap.test
 def cancel_held_up_while_the_job_ends_is_too_late(ctx):
     """Another user's Cancel whose caller is still being identified (the bus daemon's answer
     held back by the relay) while the job ends on its own: once the answer comes (and polkit
