@@ -12,6 +12,7 @@
 #include "job.h"
 #include "log.h"
 #include "manager.h"
+#include "peer.h"
 #include "polkit.h"
 #include "vds.h"
 
@@ -22,7 +23,7 @@ struct JobWaiter {
         JobWaiterList *list;       /* the job's `lookups` until the uid is known, then `waiters` */
         JobWaiter *next;
         sd_bus_message *call;
-        sd_bus_track *track;
+        PeerWatch *caller;         /* the waiter is forgotten when its caller leaves the bus */
         sd_bus_slot *uid_slot;     /* GetConnectionUnixUser in flight */
         uid_t uid;                 /* of the caller; (uid_t) -1 when unknown */
 };
@@ -53,7 +54,7 @@ static JobWaiter *waiter_free(JobWaiter *w) {
                 return NULL;
         waiter_unlink(w);
         sd_bus_slot_unref(w->uid_slot);
-        sd_bus_track_unref(w->track);
+        peer_watch_free(w->caller);
         sd_bus_message_unref(w->call);
         free(w);
         return NULL;
@@ -63,12 +64,11 @@ static void waiter_freep(JobWaiter **w) {
         waiter_free(*w);
 }
 
-static int waiter_on_gone(sd_bus_track *t, void *userdata) {
+static void waiter_on_gone(PeerWatch *watch, void *userdata) {
         JobWaiter *w = userdata;
 
         log_debug("A Wait() caller of %s left the bus; forgetting it.", w->job->path);
         waiter_free(w);
-        return 0;
 }
 
 /* Anyone may Wait(), so no one may take every slot: callers other than root and the job's
@@ -142,7 +142,9 @@ static int waiter_on_uid(sd_bus_message *reply, void *userdata, sd_bus_error *re
         return 0;
 }
 
-static int waiter_new(Job *j, sd_bus_message *call, JobWaiter **ret) {
+/* `check`: whether the caller's presence must be checked; not when its uid is asked of the
+ * bus daemon next, which fails for a caller already gone (peer.h). */
+static int waiter_new(Job *j, sd_bus_message *call, bool check, JobWaiter **ret) {
         _cleanup_(waiter_freep) JobWaiter *w = NULL;
         int r;
 
@@ -152,10 +154,7 @@ static int waiter_new(Job *j, sd_bus_message *call, JobWaiter **ret) {
         w->job = j;
         w->uid = (uid_t) -1;
         w->call = sd_bus_message_ref(call);
-        r = sd_bus_track_new(sd_bus_message_get_bus(call), &w->track, waiter_on_gone, w);
-        if (r < 0)
-                return r;
-        r = sd_bus_track_add_sender(w->track, call);
+        r = peer_watch_new(call, check, waiter_on_gone, w, &w->caller);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(w);
@@ -174,7 +173,7 @@ int job_add_waiter(Job *j, sd_bus_message *call) {
         if (known ? !waiter_admitted(j, uid) : j->lookups.n >= JOB_WAIT_LOOKUPS_MAX)
                 return -E2BIG;
 
-        r = waiter_new(j, call, &w);
+        r = waiter_new(j, call, known, &w);
         if (r < 0)
                 return r;
         if (!known) {

@@ -121,7 +121,7 @@ static Job *job_free(Job *j) {
         sd_event_source_disable_unref(j->emit_source);
         sd_event_source_disable_unref(j->expire_source);
         sd_event_source_disable_unref(j->refresh_timeout_source);
-        sd_bus_track_unref(j->starter);
+        peer_watch_free(j->starter);
         strv_free(j->paths);
         pthread_mutex_destroy(&j->lock);
         free(j->path);
@@ -168,13 +168,12 @@ static void job_maybe_remove(Job *j) {
                 job_remove(j);
 }
 
-static int job_on_starter_gone(sd_bus_track *t, void *userdata) {
+static void job_on_starter_gone(PeerWatch *w, void *userdata) {
         Job *j = userdata;
 
         log_debug("The starter of %s left the bus.", j->path);
-        j->starter = sd_bus_track_unref(j->starter);
+        j->starter = peer_watch_free(j->starter);
         job_maybe_remove(j);
-        return 0;
 }
 
 static int job_on_expire(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -491,11 +490,10 @@ int job_start(Manager *m, const PackObj *pack, JobOperation op, uid_t uid, sd_bu
                 if (j->n_paths == 0 || j->n_paths > REPAIR_MAX_PATHS)
                         r = -E2BIG;
         }
-        if (r >= 0 && call) {
-                r = sd_bus_track_new(m->bus, &j->starter, job_on_starter_gone, j);
-                if (r >= 0)
-                        r = sd_bus_track_add_sender(j->starter, call);
-        }
+        /* Its presence is checked too: the polkit check may have asked the bus daemon about
+         * it long ago. */
+        if (r >= 0 && call)
+                r = peer_watch_new(call, true, job_on_starter_gone, j, &j->starter);
         if (r >= 0 && asprintf(&j->path, LDMD_JOB_PREFIX "/_%" PRIu32, m->last_job_id + 1) < 0) {
                 j->path = NULL;
                 r = -ENOMEM;

@@ -23,6 +23,7 @@
 #include "guid.h"
 #include "inhibit.h"
 #include "model.h"
+#include "peer.h"
 #include "pool.h"
 #include "repair.h"
 
@@ -96,7 +97,7 @@ typedef struct Job {
         JobOperation operation;
         JobState state;
         uid_t uid;                 /* of the starter (0 for auto-recover) */
-        sd_bus_track *starter;     /* NULL for auto-recover, or once the starter left */
+        PeerWatch *starter;        /* NULL for auto-recover, or once the starter left */
 
         /* Shared with the worker. paths and the state directory are fixed at creation. */
         char **paths;

@@ -641,6 +641,65 @@ def wait_does_not_stall_the_daemon(ctx):
 
 
 @tap.test
+def starter_and_waiter_watches_do_not_stall_the_daemon(ctx):
+    """ldmd watches a job's starter (the finished job stays while it is on the bus) and each
+    Wait() caller (forgotten when it leaves) without ever waiting for the bus daemon. ldmd
+    talks to the bus through a relay that holds back the answers to GetNameOwner, the
+    question whether a caller is still there: Recover is answered, and other clients too,
+    Wait() stalls nothing; a starter that leaves meanwhile is seen leaving. (ldmd used
+    sd_bus_track_add_sender(), which asks GetNameOwner synchronously: every Recover, Verify
+    and Wait, anyone's, stalled every client for a round trip; here, for 25 s.)"""
+    imgs, _ = ctx.big_pack("watch-nostall")
+    break_big_mirror(imgs)
+    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-watch"))
+    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=8\nFinishedJobLifetimeSec=0\n")
+    conns = []
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, "Big-Dg0")
+        starter, waiter = new_connection(bus), new_connection(bus)
+        conns += [starter, waiter]
+        name = starter.get_unique_name()
+        proxy.hold_all(BusProxy.PRESENCE)
+        job = starter.call_sync("org.ldmd1", pack, IFACE_PACK, "Recover", None, None, Gio.DBusCallFlags.NONE,
+                                10000, None).unpack()[0]
+        wait_until(lambda: proxy.held_count() > 0, 10, "ldmd's question about the starter to be held back")
+        assert proxy.held_names() == [name], proxy.held_names()
+        # The loop is free while the answer is out: other clients are answered.
+        hr, pc = bus.call(job, IFACE_JOB, "QueryStatus", timeout=5000)
+        assert hr == VDS_E_OPERATION_PENDING and pc <= 99, (hr, pc)
+        # A Wait() stalls nothing either: the call sent after it on the same connection is
+        # answered while the Wait is pending.
+        results = []
+
+        def answered(conn, res):
+            results.append(conn.call_finish(res).unpack())
+        waiter.call("org.ldmd1", job, IFACE_JOB, "Wait", None, None, Gio.DBusCallFlags.NONE, 120000, None,
+                    answered)
+        hr, _ = waiter.call_sync("org.ldmd1", job, IFACE_JOB, "QueryStatus", None, None, Gio.DBusCallFlags.NONE,
+                                 5000, None).unpack()
+        assert hr == VDS_E_OPERATION_PENDING and not results, (hr, results)
+        # The starter leaves while the answer about it is still held: the job runs on, and
+        # once it ends (lifetime 0) nothing keeps it.
+        starter.close_sync(None)
+        wait_until(lambda: bus.name_owner(name) is None, 10, "the bus to see the starter leave")
+        assert bus.prop(job, IFACE_JOB, "State") == "running"
+        assert bus.call(job, IFACE_JOB, "Cancel") == ()
+        wait_until(lambda: results, 30, "the Wait to be answered")
+        assert results[0][0] == VDS_E_OPERATION_CANCELED, results
+        wait_until(lambda: bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],), 10, "the job to go")
+        proxy.release()  # the stale answer: the starter was there
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+        assert d.alive()
+    finally:
+        ctx.stop(d)
+        for c in conns:
+            if not c.is_closed():
+                c.close_sync(None)
+        proxy.close()
+
+
+@tap.test
 def cancel_of_a_queued_job_ends_it_at_once(ctx):
     """With one worker busy on another pack, a queued job that is cancelled ends at once,
     cancelled, instead of when the worker is free (its pack stayed Busy until then)."""
