@@ -221,6 +221,22 @@ static void manager_jobs_schedule_cap(Manager *m) {
 
 /* ---- the end ---- */
 
+/* Arms the job's expiry, FinishedJobLifetimeSec= from now. A lifetime the monotonic clock
+ * cannot count to from now (the setting admits up to ~584,000 years, and the clock starts at
+ * boot) means never: sd_event_add_time_relative() would fail with -EOVERFLOW, and a job
+ * whose expiry cannot be armed expires at once, the opposite of what was asked. */
+static int job_arm_expiry(Job *j) {
+        Manager *m = j->manager;
+        uint64_t lifetime = m->config.finished_job_lifetime_usec;
+
+        if (lifetime >= UINT64_MAX - job_now_usec(CLOCK_MONOTONIC)) {
+                log_debug("%s never expires (FinishedJobLifetimeSec= is beyond the clock's reach).", j->path);
+                return 0;
+        }
+        return sd_event_add_time_relative(m->event, &j->expire_source, CLOCK_MONOTONIC, lifetime, 0,
+                                          job_on_expire, j);
+}
+
 static void job_finish(Job *j) {
         Manager *m = j->manager;
         int r;
@@ -258,8 +274,7 @@ static void job_finish(Job *j) {
         job_answer_waiters(j);
         pack_active_job_changed(j);
 
-        r = sd_event_add_time_relative(m->event, &j->expire_source, CLOCK_MONOTONIC,
-                                       m->config.finished_job_lifetime_usec, 0, job_on_expire, j);
+        r = job_arm_expiry(j);
         if (r < 0) {
                 log_warning_errno(r, "Failed to arm the expiry of %s, it expires now: %m", j->path);
                 j->expired = true;

@@ -509,6 +509,33 @@ def finished_jobs_lifetime_and_cap(ctx):
 
 
 @tap.test
+def longest_lifetime_keeps_finished_jobs(ctx):
+    """FinishedJobLifetimeSec= at the top of its range (more than the monotonic clock can count
+    to from now) keeps a finished job whose starter left, as a long lifetime should. (Arming
+    its expiry failed with EOVERFLOW, and such a job expired at once: it went as soon as its
+    starter left.)"""
+    imgs, _ = ctx.copy_2008("lifetime-max")
+    d = ctx.start(imgs, conf="FinishedJobLifetimeSec=%d\n" % ((2 ** 64 - 1) // 10 ** 6))
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        c = new_connection(bus)
+        name = c.get_unique_name()
+        job = c.call_sync("org.ldmd1", pack, IFACE_PACK, "Verify", None, None, Gio.DBusCallFlags.NONE,
+                          10000, None).unpack()[0]
+        hr, _ = job_wait(bus, job)
+        assert hr == S_OK, "0x%08x" % hr
+        c.close_sync(None)
+        wait_until(lambda: bus.name_owner(name) is None, 10, "the bus to see the starter leave")
+        # ldmd heard of it before this call (the bus daemon sent both, in order).
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([job],)
+        assert bus.prop(job, IFACE_JOB, "State") == "done"
+        assert "Failed to arm the expiry" not in d.output(), d.output()
+    finally:
+        ctx.stop(d)
+
+
+@tap.test
 def cap_keeps_the_job_that_just_ended(ctx):
     """MaxFinishedJobs=1, and a long job that ends after a short one on another pack: the cap
     drops the job that ended first. (It used to drop the oldest started one, i.e. the job
