@@ -47,6 +47,19 @@ static int peer_on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
+/* The subscription was refused (the bus daemon limits match rules per connection, 512 on a
+ * system bus, and anyone can make ldmd watch callers): log it, and serve on without it.
+ * With no handler here sd-bus takes the refusal for the connection's failure and closes
+ * the connection, and with it the daemon. */
+static int peer_on_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        PeerWatch *w = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e)
+                log_warning("Cannot watch %s leave the bus: %s", w->name, e->message);
+        return 0;
+}
+
 static int peer_on_check(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         PeerWatch *w = userdata;
 
@@ -81,7 +94,7 @@ int peer_watch_new(sd_bus_message *call, bool check, PeerGoneFn gone, void *user
                 match = NULL;
                 return -ENOMEM;
         }
-        r = sd_bus_add_match_async(bus, &w->match, match, peer_on_owner_changed, NULL, w);
+        r = sd_bus_add_match_async(bus, &w->match, match, peer_on_owner_changed, peer_on_match_installed, w);
         if (r < 0)
                 return r;
         if (check) {

@@ -194,6 +194,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
     <allow send_destination="org.freedesktop.login1"/>
   </policy>
   <include>{policy}</include>
+{limits}
 </busconfig>
 """
 
@@ -202,13 +203,15 @@ class PrivateBus:
     """dbus-daemon configured like the system bus (default deny for method calls and names)
     plus our real policy file: the policy alone decides who owns org.ldmd1."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, limits=None):
+        """limits: {name: value} of dbus-daemon's <limit>s, e.g. max_match_rules_per_connection."""
         self.dir = directory
         self.socket = os.path.join(directory, "bus")
         self.address = "unix:path=" + self.socket
         conf = os.path.join(directory, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(socket=self.socket, policy=POLICY))
+            f.write(BUS_CONFIG.format(socket=self.socket, policy=POLICY, limits="".join(
+                '  <limit name="%s">%d</limit>\n' % kv for kv in sorted((limits or {}).items()))))
         self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--nofork",
                                       "--print-address=1"],
                                      stdout=subprocess.PIPE, stderr=sys.stderr)

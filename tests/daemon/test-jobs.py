@@ -727,6 +727,53 @@ def starter_and_waiter_watches_do_not_stall_the_daemon(ctx):
 
 
 @tap.test
+def waiters_beyond_the_match_limit_keep_the_daemon(ctx):
+    """The bus daemon limits the match rules a connection may add (512 per connection on a
+    system bus), and ldmd adds one for each caller it watches (a job's starter, each Wait()
+    caller, each pending polkit check), which anyone can make it do. On a bus whose limit
+    those callers exceed, ldmd logs that it cannot watch a caller and serves on: every waiter
+    gets the job's result. (sd-bus took the refused AddMatch for a broken connection and
+    closed it, and ldmd exited, taking every client's pending call with it.)"""
+    bus = PrivateBus(ctx.workdir("match-limit-bus"), limits={"max_match_rules_per_connection": 8})
+    imgs, _ = ctx.big_pack("match-limit")
+    break_big_mirror(imgs)
+    log = os.path.join(ctx.dir, "ldmd-match-limit.log")
+    d = Ldmd(bus, ["--no-udev", "--config=/dev/null", "--state-dir=" + ctx.workdir("match-limit-state")] +
+             ["--image=" + i for i in imgs], log)
+    conns = []
+    try:
+        pack = bus.call(MANAGER, IFACE_MANAGER, "GetPackByName", ("Big-Dg0",), "(s)")[0]
+        (job,) = bus.call(pack, IFACE_PACK, "Recover")
+        results = []
+
+        def answered(conn, res):
+            try:
+                results.append(conn.call_finish(res).unpack())
+            except GLib.Error as e:
+                results.append(Gio.DBusError.get_remote_error(e) or e.message)
+        for _ in range(16):
+            c = new_connection(bus)
+            conns.append(c)
+            c.call("org.ldmd1", job, IFACE_JOB, "Wait", None, None, Gio.DBusCallFlags.NONE, 120000, None,
+                   answered)
+            # In order on c: its Wait was handled before this is answered.
+            c.call_sync("org.ldmd1", job, IFACE_JOB, "QueryStatus", None, None, Gio.DBusCallFlags.NONE,
+                        10000, None)
+        wait_until(lambda: "Cannot watch" in d.output() or not d.alive(), 10, "an AddMatch to be refused")
+        assert d.alive(), d.output()
+        assert bus.call(job, IFACE_JOB, "Cancel") == ()
+        wait_until(lambda: len(results) == 16, 60, "every Wait to be answered")
+        assert all(r[0] == VDS_E_OPERATION_CANCELED for r in results), results
+        d.stop()
+    finally:
+        if d.alive():
+            d.stop()
+        for c in conns:
+            c.close_sync(None)
+        bus.stop()
+
+
+@tap.test
 def cancel_of_a_queued_job_ends_it_at_once(ctx):
     """With one worker busy on another pack, a queued job that is cancelled ends at once,
     cancelled, instead of when the worker is free (its pack stayed Busy until then)."""
