@@ -1074,6 +1074,17 @@ def start_behind_proxy(ctx, tag, rate_mib):
     return polkitd, proxy, d
 
 
+def stop_behind_proxy(ctx, polkitd, proxy, d, callers):
+    """Undoes start_behind_proxy(), killing the callers (gdbus processes) still running."""
+    ctx.stop(d)
+    for p in callers:
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+    proxy.close()
+    polkitd.stop()
+
+
 @tap.test
 def polkit_checks_do_not_stall_the_daemon(ctx):
     """Who an unprivileged caller of Recover, Verify, Rescan or Cancel is, is asked of the bus
@@ -1150,13 +1161,7 @@ def polkit_checks_do_not_stall_the_daemon(ctx):
         held_call(MANAGER, IFACE_MANAGER + ".Rescan")
         assert d.alive()
     finally:
-        ctx.stop(d)
-        for p in calls:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        proxy.close()
-        polkitd.stop()
+        stop_behind_proxy(ctx, polkitd, proxy, d, calls)
 
 
 @tap.test
@@ -1196,12 +1201,7 @@ def caller_gone_while_polkit_decides_starts_nothing(ctx):
         job_wait(bus, job)
         assert d.alive()
     finally:
-        ctx.stop(d)
-        if p and p.poll() is None:
-            p.kill()
-            p.wait()
-        proxy.close()
-        polkitd.stop()
+        stop_behind_proxy(ctx, polkitd, proxy, d, [p])
 
 
 @tap.test
@@ -1245,12 +1245,7 @@ def cancel_held_up_while_the_job_ends_is_too_late(ctx):
         assert "cancelled by" not in d.output()
         assert d.alive()
     finally:
-        ctx.stop(d)
-        if p and p.poll() is None:
-            p.kill()
-            p.wait()
-        proxy.close()
-        polkitd.stop()
+        stop_behind_proxy(ctx, polkitd, proxy, d, [p])
 
 
 def main():
