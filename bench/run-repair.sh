@@ -136,18 +136,15 @@ dd_target() {
         echo "$bytes $start $end" | awk '{ printf "%.0f\n", $1 / ($3 - $2) }'
 }
 
-# dd_rebuild_io: the transfers a rebuild of the stale RAID-5 column makes, by dd, all at
-# once: every healthy column's extents read (`iflag=direct`, to /dev/null) while the stale
-# column's extents are written (`oflag=direct`, from /dev/zero), bs=4M. Prints the rebuilt
-# bytes per second: what the devices allow that I/O pattern, with no XOR and no pipeline.
-dd_rebuild_io() {
-        vol=$(awk '$1 == "dd" && index($2, "column:") == 1 { print substr($2, 8); exit }' "$dir/plan")
-        awk '$1 == "dd" && index($2, "column:") == 1 { print $5 }' "$dir/plan" | sort -u >"$dir/stale-devs"
-        awk -v v="$vol" '$1 == "read" && $2 == v { print $3, $4, $5 }' "$dir/plan" >"$dir/col-io"
-        start=$(now)
+# dd_volume_at_once VOL [STALE_DEVS]: one dd per extent of VOL (its "read" lines in the
+# plan), all at once, direct I/O, bs=4M: a read to /dev/null, or, on a device listed in the
+# file STALE_DEVS, a write from /dev/zero. A failed dd would make the baseline look fast:
+# each one must succeed.
+dd_volume_at_once() {
+        awk -v v="$1" '$1 == "read" && $2 == v { print $3, $4, $5 }' "$dir/plan" >"$dir/extents"
         pids=""
         while read -r dev off len; do
-                if grep -qx "$dev" "$dir/stale-devs"; then
+                if [ -n "${2:-}" ] && grep -qx "$dev" "$2"; then
                         dd if=/dev/zero of="$dev" bs=4M iflag=count_bytes oflag=direct,seek_bytes \
                            seek="$off" count="$len" 2>>"$dir/dd.err" &
                 else
@@ -155,10 +152,21 @@ dd_rebuild_io() {
                            skip="$off" count="$len" 2>>"$dir/dd.err" &
                 fi
                 pids="$pids $!"
-        done <"$dir/col-io"
+        done <"$dir/extents"
         for p in $pids; do
-                wait "$p" || { cat "$dir/dd.err" >&2; echo "$0: dd of the rebuild's transfers failed" >&2; exit 1; }
+                wait "$p" || { cat "$dir/dd.err" >&2; echo "$0: dd over volume $1 failed" >&2; exit 1; }
         done
+}
+
+# dd_rebuild_io: the transfers a rebuild of the stale RAID-5 column makes, by dd, all at
+# once: the healthy columns' extents read while the stale column's are written. Prints the
+# rebuilt bytes per second: what the devices allow that I/O pattern, with no XOR and no
+# pipeline.
+dd_rebuild_io() {
+        vol=$(awk '$1 == "dd" && index($2, "column:") == 1 { print substr($2, 8); exit }' "$dir/plan")
+        awk '$1 == "dd" && index($2, "column:") == 1 { print $5 }' "$dir/plan" | sort -u >"$dir/stale-devs"
+        start=$(now)
+        dd_volume_at_once "$vol" "$dir/stale-devs"
         end=$(now)
         bytes=$(awk '$1 == "dd" && index($2, "column:") == 1 { s += $7 } END { print s }' "$dir/plan")
         echo "$bytes $start $end" | awk '{ printf "%.0f\n", $1 / ($3 - $2) }'
@@ -181,17 +189,7 @@ run_dd() {
 dd_verify() {
         start=$(now)
         for vol in $(awk '$1 == "read" { print $2 }' "$dir/plan" | uniq); do
-                awk -v v="$vol" '$1 == "read" && $2 == v { print $3, $4, $5 }' "$dir/plan" >"$dir/reads"
-                pids=""
-                while read -r dev off len; do
-                        dd if="$dev" of=/dev/null bs=4M iflag=direct,skip_bytes,count_bytes \
-                           skip="$off" count="$len" 2>>"$dir/dd.err" &
-                        pids="$pids $!"
-                done <"$dir/reads"
-                # A failed read would make the baseline look fast: each one must succeed.
-                for p in $pids; do
-                        wait "$p" || { cat "$dir/dd.err" >&2; echo "$0: dd of volume $vol failed" >&2; exit 1; }
-                done
+                dd_volume_at_once "$vol"
         done
         end=$(now)
         echo "$start $end" | awk '{ printf "%.6f\n", $2 - $1 }'
