@@ -667,17 +667,17 @@ static void edit_split_disk5_01(LdmPack *p, LdmTxn *t) {
 }
 static void test_extents_over_column_limit(void) {
         static const char *const failed[] = { "Volume3", NULL };
-        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_scan_freep) LdmScan *before = NULL, *after = NULL;
         LdmPack *p;
         Fixture f;
 
         fixture_init(&f, true);
         transact(&f, edit_split_disk5_01, 0, NULL);
-        p = scan_pack(&f, &scan);
+        p = scan_pack(&f, &before);
         g_assert_nonnull(find_diag(&p->diags, "record", "exceeds the extents-per-column limit", NULL));
         g_assert_cmpint(find_volume(p, "Volume3")->health, ==, VDS_H_FAILED);
         assert_recover_writes_nothing(&f, failed);
-        g_assert_cmphex(find_disk(scan_pack(&f, &scan), "Disk5")->flags, ==, LDM_DISK_FLAG_DETACHED);
+        g_assert_cmphex(find_disk(scan_pack(&f, &after), "Disk5")->flags, ==, LDM_DISK_FLAG_DETACHED);
         fixture_done(&f);
 }
 
