@@ -124,6 +124,13 @@ bool ldm_volume_extent_rejected(const LdmVolume *v) {
         return false;
 }
 
+bool ldm_plex_present(const LdmPlex *p) {
+        for (size_t i = 0; i < p->n_columns; i++)
+                if (p->columns[i].missing)
+                        return false;
+        return true;
+}
+
 static LdmVolume *find_volume(const LdmPack *p, uint32_t id) {
         for (size_t i = 0; i < p->n_volumes; i++)
                 if (p->volumes[i].id == id)

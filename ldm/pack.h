@@ -172,6 +172,9 @@ uint64_t ldm_extent_disk_offset(const LdmExtent *ext);
 int ldm_disk_public_bytes(const LdmDisk *disk, uint64_t *ret_start, uint64_t *ret_end);
 /* Whether an extent record of one of the volume's plexes was left out (extent_rejected). */
 bool ldm_volume_extent_rejected(const LdmVolume *v);
+/* Whether every column of the plex has all its disks (none `missing`, as the health pass
+ * set it). */
+bool ldm_plex_present(const LdmPlex *p);
 
 const char *ldm_volume_type_to_string(LdmVolumeType t);
 LdmVolumeType ldm_volume_type_from_string(const char *s);

@@ -490,9 +490,8 @@ static bool id_in(const uint32_t *ids, size_t n, uint64_t id) {
 /* Whether every plex of v could be resynchronised by this run: none lacks a disk. */
 static bool volume_whole(const LdmVolume *v) {
         for (size_t i = 0; i < v->n_plexes; i++)
-                for (size_t k = 0; k < v->plexes[i]->n_columns; k++)
-                        if (v->plexes[i]->columns[k].missing)
-                                return false;
+                if (!ldm_plex_present(v->plexes[i]))
+                        return false;
         return true;
 }
 

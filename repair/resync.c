@@ -77,13 +77,6 @@ static int column_flush(RepairContext *c, const LdmColumn *col) {
         return 0;
 }
 
-static bool plex_present(const LdmPlex *p) {
-        for (size_t i = 0; i < p->n_columns; i++)
-                if (p->columns[i].missing)
-                        return false;
-        return true;
-}
-
 /* Column size in bytes, or 0 when it does not fit (then the volume is left alone). */
 static uint64_t column_bytes(const LdmColumn *col) {
         uint64_t b;
@@ -121,7 +114,7 @@ static int plan_mirror(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
                 LdmPlex *p = v->plexes[i];
                 if (p->stale)
                         any_stale = true;
-                else if (!source && plex_present(p) && p->n_columns == 1)
+                else if (!source && ldm_plex_present(p) && p->n_columns == 1)
                         source = p;
         }
         if (!any_stale && !v->needs_resync)
@@ -139,7 +132,7 @@ static int plan_mirror(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
 
                 if (p == source || (!p->stale && !v->needs_resync))
                         continue;
-                if (!plex_present(p)) {
+                if (!ldm_plex_present(p)) {
                         repair_remaining_add(c, "%s plex %s: disk missing, redundancy still failed",
                                              v->name, p->name);
                         (*unrepairable)++;
@@ -205,7 +198,7 @@ static int plan_raid5(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
 
 static int plan_simple(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
         for (size_t i = 0; i < v->n_plexes; i++)
-                if (!plex_present(v->plexes[i])) {
+                if (!ldm_plex_present(v->plexes[i])) {
                         repair_remaining_add(c, "%s: a disk is missing and the volume has no redundancy (failed)",
                                              v->name);
                         (*unrepairable)++;
@@ -232,7 +225,7 @@ int repair_plan(RepairContext *c, unsigned *ret_unrepairable) {
 
                 bool bad = false;
                 for (size_t k = 0; k < v->n_plexes; k++)
-                        if (plex_present(v->plexes[k]) && ldm_plex_check(v->plexes[k]) < 0)
+                        if (ldm_plex_present(v->plexes[k]) && ldm_plex_check(v->plexes[k]) < 0)
                                 bad = true;
                 if (bad && (v->type == LDM_VOLUME_MIRROR || v->type == LDM_VOLUME_RAID5)) {
                         repair_remaining_add(c, "%s: inconsistent layout, not touched", v->name);
