@@ -1251,6 +1251,7 @@ static void test_mirror_resume_other_source(void) {
         recover_ok(&f, &res);
         checkpoint_interval = 4u << 20;
         assert_scrub_clean(&f);
+        judge_ok(&f);
         /* The second and the third plex copied whole, from the first. */
         g_assert_cmpuint(res.bytes_resumed, ==, 0);
         g_assert_cmpuint(res.bytes_repaired, ==, 32u << 20);
@@ -1278,6 +1279,7 @@ static void test_mirror_dirty_plex_missing(void) {
 
         recover_ok(&f, &res);
         assert_scrub_clean(&f);
+        judge_ok(&f);
         g_assert_cmpuint(res.bytes_repaired, >=, 16u << 20);
         fixture_done(&f);
 }
