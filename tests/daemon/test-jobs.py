@@ -595,6 +595,16 @@ def other_users_cannot_take_every_wait_slot(ctx):
         ctx.stop(d)
 
 
+def big_pack_behind_proxy(ctx, tag, conf=""):
+    """The big pack with its mirror broken, and ldmd (repairs at 8 MiB/s, plus `conf`) talking
+    to the bus through a BusProxy; returns (images, gold, proxy, ldmd)."""
+    imgs, gold = ctx.big_pack(tag)
+    break_big_mirror(imgs)
+    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-" + tag))
+    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=8\n" + conf)
+    return imgs, gold, proxy, d
+
+
 @tap.test
 def wait_does_not_stall_the_daemon(ctx):
     """Wait() asks the bus daemon for its caller's uid (for the waiter caps) without blocking
@@ -603,10 +613,7 @@ def wait_does_not_stall_the_daemon(ctx):
     Wait with its result; an answer that comes admits the waiter; and ldmd stopped with such
     a question outstanding exits cleanly. (It used to ask synchronously: every Wait, anyone's,
     stalled every client for a round trip; here, until the answer came.)"""
-    imgs, gold = ctx.big_pack("wait-nostall")
-    break_big_mirror(imgs)
-    proxy = BusProxy(ctx.bus, ctx.workdir("proxy"))
-    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=8\n")
+    imgs, gold, proxy, d = big_pack_behind_proxy(ctx, "wait-nostall")
     conns = []
     try:
         bus = ctx.bus
@@ -676,10 +683,7 @@ def starter_and_waiter_watches_do_not_stall_the_daemon(ctx):
     Wait() stalls nothing; a starter that leaves meanwhile is seen leaving. (ldmd used
     sd_bus_track_add_sender(), which asks GetNameOwner synchronously: every Recover, Verify
     and Wait, anyone's, stalled every client for a round trip; here, for 25 s.)"""
-    imgs, _ = ctx.big_pack("watch-nostall")
-    break_big_mirror(imgs)
-    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-watch"))
-    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="RepairRateLimitMiB=8\nFinishedJobLifetimeSec=0\n")
+    _, _, proxy, d = big_pack_behind_proxy(ctx, "watch-nostall", "FinishedJobLifetimeSec=0\n")
     conns = []
     try:
         bus = ctx.bus
