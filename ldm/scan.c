@@ -39,14 +39,16 @@ static bool has_privhead(const LdmDevice *d) {
         return d->privhead_used < _LDM_PRIVHEAD_COPY_MAX && d->privhead_state[d->privhead_used] == 0;
 }
 
-/* Whether two copies hold the same config region. The hash computed once per copy settles
+/* Whether two copies hold the same config region, in regions of the same sizes. The hash computed once per copy settles
  * almost every pair; equal hashes are confirmed byte by byte where both copies still have
  * their raw region (a light scan has none, and then the 64-bit hash is taken as the answer;
  * it covers the head the light probe read, the same length in equal copies). */
 static bool same_config(const LdmDevice *a, const LdmDevice *b) {
         if (a == b)
                 return true;
-        if (a->db->config_size != b->db->config_size || a->db->config_hashed != b->db->config_hashed ||
+        /* A copy with another log size is another geometry: it cannot be the others' copy. */
+        if (a->db->config_size != b->db->config_size || a->db->log_size != b->db->log_size ||
+            a->db->config_hashed != b->db->config_hashed ||
             a->db->config_hash != b->db->config_hash)
                 return false;
         if (!a->db->config || !b->db->config)

@@ -33,6 +33,7 @@ typedef struct RepairTarget {
 } RepairTarget;
 
 #define REPAIR_MAX_TARGETS 256
+#define REPAIR_MAX_LEFT_BEHIND 128
 
 typedef struct RepairContext {
         const RepairRequest *req;
@@ -51,6 +52,10 @@ typedef struct RepairContext {
         const LdmExtent *_Atomic refused_extent;
         RepairTarget targets[REPAIR_MAX_TARGETS];
         size_t n_targets;
+        /* Present disks whose database copy could not be rewritten (each named once in
+         * remaining): no transaction includes them, and the pack is not whole. */
+        LdmGuid left_behind[REPAIR_MAX_LEFT_BEHIND];
+        size_t n_left_behind;
 } RepairContext;
 
 static inline bool repair_cancelled(const RepairContext *c) {

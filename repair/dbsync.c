@@ -18,6 +18,7 @@
  * flags of disks that are back and whole, in one transaction on every present disk, only
  * after that data was flushed. */
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "context.h"
@@ -209,6 +210,30 @@ static bool copy_equal(const LdmDevice *dev, const LdmDatabase *img) {
                memcmp(dev->db->log, img->log, img->log_size) == 0;
 }
 
+/* Whether dev holds the authority's copy byte for byte: the only copies a transaction may
+ * start from (ldm_txn_commit() refuses any other, and would then write to none). A copy
+ * write_copy() had to leave behind is not one. */
+static bool copy_is_authoritys(const RepairContext *c, const LdmDevice *dev) {
+        return c->pack->db && copy_equal(dev, c->pack->db);
+}
+
+static void leave_behind(RepairContext *c, const LdmDevice *dev, const LdmDatabase *img) {
+        const LdmTocRegion *cfg = &dev->toc.regions[0], *log = &dev->toc.regions[1];
+
+        for (size_t i = 0; i < c->n_left_behind; i++)
+                if (guid_equal(&c->left_behind[i], &dev->privhead.disk_guid))
+                        return; /* phase C meets again what phase A left */
+        if (dev->privhead_state[dev->privhead_used] != 0 || dev->toc_state[dev->toc_used] != 0)
+                repair_remaining_add(c, "%s: no valid PRIVHEAD or TOCBLOCK copy to place a database by, database not rewritten",
+                                     dev->path);
+        else
+                repair_remaining_add(c, "%s: config/log regions of %" PRIu64 "/%" PRIu64 " sectors where the pack's are %zu/%zu (another geometry), database not rewritten",
+                                     dev->path, cfg->size, log->size, img->config_size / LDM_SECTOR,
+                                     img->log_size / LDM_SECTOR);
+        if (c->n_left_behind < ELEMENTSOF(c->left_behind))
+                c->left_behind[c->n_left_behind++] = dev->privhead.disk_guid;
+}
+
 /* Replaces one disk's copy: body first, the VMDB sector (the copy's identity) last. In
  * between the copy is neither the old one nor the new one: the sync journal says so, for a
  * refresh after a power cut there (sync-journal.h). */
@@ -220,8 +245,7 @@ static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) 
 
         if (dev->privhead_state[dev->privhead_used] != 0 || dev->toc_state[dev->toc_used] != 0 ||
             cfg->size * LDM_SECTOR != img->config_size || log->size * LDM_SECTOR != img->log_size) {
-                repair_remaining_add(c, "%s: private region unusable or of another geometry, database not rewritten",
-                                     dev->path);
+                leave_behind(c, dev, img);
                 return 0;
         }
         cfg_off = (priv + cfg->start) * LDM_SECTOR;
@@ -329,7 +353,7 @@ static int mark_behind(RepairContext *c) {
 
         for (size_t i = 0; i < c->pack->n_disks && n < ELEMENTSOF(ios); i++) {
                 LdmDevice *dev = c->pack->disks[i].device;
-                if (!dev || dev->effective_committed != c->pack->committed_seq)
+                if (!dev || dev->effective_committed != c->pack->committed_seq || !copy_is_authoritys(c, dev))
                         continue;
                 r = repair_open_device(c, c->pack->disks[i].name, dev, LDM_IO_WRITE, &ios[n]);
                 if (r < 0)
@@ -539,8 +563,8 @@ int repair_clear_klog_marks(RepairContext *c) {
                 _cleanup_(ldm_io_closep) LdmIo *io = NULL;
                 const LdmDevice *dev = c->pack->disks[i].device;
 
-                if (!dev)
-                        continue;
+                if (!dev || c->pack->disks[i].db_stale || !dev->db || dev->db->log_size != c->pack->db->log_size)
+                        continue; /* a copy left behind: its log is not this one */
                 r = repair_open_device(c, c->pack->disks[i].name, dev, LDM_IO_WRITE, &io);
                 if (r < 0)
                         return r;
@@ -648,7 +672,7 @@ int repair_commit(RepairContext *c) {
                 return r;
         LdmIo *ios[ELEMENTSOF(devs)];
         for (size_t i = 0; i < c->pack->n_disks && n < ELEMENTSOF(devs); i++)
-                if (c->ios[i]) {
+                if (c->ios[i] && copy_is_authoritys(c, c->pack->disks[i].device)) {
                         ios[n] = c->ios[i];
                         devs[n++] = c->pack->disks[i].device;
                 }

@@ -307,10 +307,9 @@ static int run_recover(RepairContext *c) {
 
         c->step = REPAIR_STEP_REPORT;
         repair_progress(c);
-        if (unrepairable > 0) {
+        if (unrepairable > 0 || c->n_left_behind > 0) {
                 c->res->hresult = VDS_E_VOLUME_NOT_HEALTHY;
-                set_message(c, "Pack %s recovered partly; redundancy still failed: %s", c->pack->name,
-                            c->res->remaining);
+                set_message(c, "Pack %s recovered partly; still failed: %s", c->pack->name, c->res->remaining);
                 return -EHWPOISON; /* handled: hresult and message already set */
         }
         set_message(c, "Pack %s recovered: %u disk(s) synced, %u volume(s) resynchronised, %" PRIu64 " bytes repaired",

@@ -729,6 +729,86 @@ static void test_public_region_over_private(void) {
         fixture_done(&f);
 }
 
+/* The PRIVHEAD and TOCBLOCK copies of the disk holding `extent` give its log region one
+ * sector less: its database copy is of another geometry than the pack's, which Recover
+ * cannot rewrite. */
+static void shrink_log_region(const Fixture *f, const char *extent) {
+        static const uint64_t toc_rel[] = { 1, 2, 2045, 2046 };
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        const LdmDevice *d = find_extent(scan_pack(f, &scan), extent)->disk->device;
+        uint8_t sector[512];
+
+        g_assert_cmpint(ldm_io_open(d->path, LDM_IO_WRITE, &io), ==, 0);
+        for (LdmPrivheadCopy c = 0; c < _LDM_PRIVHEAD_COPY_MAX; c++) {
+                uint64_t lba = c == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA :
+                               d->privhead.priv_start + (c == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
+                LdmPrivhead ph = d->privheads[c];
+
+                if (d->privhead_state[c] != 0)
+                        continue;
+                ph.log_size--;
+                ldm_privhead_encode(&ph, sector);
+                g_assert_cmpint(ldm_io_pwrite(io, sector, sizeof sector, lba * 512), ==, 0);
+        }
+        for (size_t slot = 0; slot < ELEMENTSOF(toc_rel); slot++) {
+                LdmTocblock toc = d->tocs[slot];
+
+                if (d->toc_state[slot] != 0)
+                        continue;
+                toc.regions[1].size--;
+                ldm_tocblock_encode(&toc, sector);
+                g_assert_cmpint(ldm_io_pwrite(io, sector, sizeof sector,
+                                              (d->privhead.priv_start + toc_rel[slot]) * 512), ==, 0);
+        }
+}
+
+/* A stale mirror plex (Volume3's, on Disk6) in a pack where Disk1's database copy is of
+ * another geometry; with `behind`, the plex is stale because Disk6's copy missed a
+ * transaction, so the recover markers are written first. The data step resynchronises the
+ * plex; each transaction goes to every disk whose copy is the authority's and leaves Disk1's,
+ * which it would refuse, behind, named in the result. Before, the transactions tried Disk1
+ * too and failed on every run: the plex was copied again each time (or never) and its
+ * recover mark never cleared. The scan no longer takes Disk1's copy for the others' either:
+ * it was the authority, first in device order, and every other copy was left behind. */
+static void test_copy_of_other_geometry(gconstpointer data) {
+        bool behind = GPOINTER_TO_INT(data);
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        RepairResult res;
+        LdmPack *p;
+        Fixture f;
+
+        fixture_init(&f, true);
+        if (behind)
+                transact(&f, edit_touch_volume1, 0, images[MIRROR2]);
+        else {
+                transact(&f, edit_flag_disk6, 0, NULL);
+                scribble_extent(&f, "Disk6-01", 0, 1 << 20);
+        }
+        shrink_log_region(&f, "Disk1-01");
+
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(res.remaining, "spanned-1.img: config/log regions of 1481/223 sectors where the pack's are 1481/224 (another geometry)"));
+        g_assert_null(strstr(strstr(res.remaining, "spanned-1.img") + 1, "spanned-1.img")); /* once */
+        g_assert_null(strstr(res.remaining, "spanned-2.img"));
+        g_assert_true(res.database_committed);
+        g_assert_cmpuint(res.disks_synced, ==, behind ? 1 : 0);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        p = scan_pack(&f, &scan);
+        g_assert_false(find_extent(p, "Disk6-01")->flags & LDM_PARTITION_FLAG_RECOVER);
+        g_assert_false(find_extent(p, "Disk6-01")->disk->db_stale);
+        g_assert_true(find_extent(p, "Disk1-01")->disk->db_stale);
+        g_assert_cmpint(find_volume(p, "Volume3")->health, ==, VDS_H_HEALTHY);
+
+        /* Nothing else to do: the second run copies no data, and says the same. */
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(res.remaining, "spanned-1.img: config/log regions of 1481/223 sectors where the pack's are 1481/224 (another geometry)"));
+        g_assert_cmpuint(res.bytes_repaired, ==, 0);
+        fixture_done(&f);
+}
+
 /* The engine reopens disks by path between its steps: a disk that took a probed disk's path
  * meanwhile (hot-swapped; here another disk of the same pack, so only the disk GUID differs)
  * is refused with a message naming it, and nothing is written to it. */
@@ -970,7 +1050,8 @@ static void test_power_cut(void) {
 
 /* Appends a KLOG "dirty" entry (§8 status 2) naming volume to page 0 of every disk whose
  * database is current (a disk behind keeps its page). */
-static void mark_volume_dirty(const Fixture *f, const char *volume) {
+/* On the copies at the pack's generation; `only`: on the image of that name alone. */
+static void mark_volume_dirty_on(const Fixture *f, const char *volume, const char *only) {
         _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
         LdmPack *p = scan_pack(f, &scan);
         LdmKlogPage page = p->db->klog[0];
@@ -983,11 +1064,14 @@ static void mark_volume_dirty(const Fixture *f, const char *volume) {
                 _cleanup_(ldm_io_closep) LdmIo *io = NULL;
                 const LdmDevice *d = p->devices[i];
 
-                if (d->effective_committed != p->committed_seq)
+                if (d->effective_committed != p->committed_seq || (only && !g_str_has_suffix(d->path, only)))
                         continue;
                 g_assert_cmpint(ldm_io_open(d->path, LDM_IO_WRITE, &io), ==, 0);
                 g_assert_cmpint(ldm_io_pwrite(io, sector, 512, (d->privhead.priv_start + d->toc.regions[1].start) * 512), ==, 0);
         }
+}
+static void mark_volume_dirty(const Fixture *f, const char *volume) {
+        mark_volume_dirty_on(f, volume, NULL);
 }
 
 /* A KLOG "dirty" entry naming the mirror: its plexes may differ anywhere, so Recover copies
@@ -1664,6 +1748,8 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/torn-sync-no-journal", test_torn_sync_no_journal);
         g_test_add_func("/repair/quick/public-region-over-private", test_public_region_over_private);
         g_test_add_func("/repair/quick/extents-overlap", test_extents_overlap);
+        g_test_add_data_func("/repair/quick/copy-of-other-geometry", GINT_TO_POINTER(false), test_copy_of_other_geometry);
+        g_test_add_data_func("/repair/quick/copy-of-other-geometry-behind", GINT_TO_POINTER(true), test_copy_of_other_geometry);
         g_test_add_func("/repair/quick/write-guard", test_write_guard);
         g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
