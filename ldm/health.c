@@ -102,15 +102,28 @@ static bool state_is_active(const char *s) {
 /* KLOG page 0 entries (§8): the W03 sample carries a volume's object ID in the "committed"
  * field of status-0 entries; we read detach/logdetach (1/4) and dirty/app-dirty (2/5)
  * entries naming an object the same way (rule 5). */
-static bool klog_names(const LdmPack *p, uint64_t id, bool want_detach) {
-        if (!p->db)
-                return false;
+static bool page_names(const LdmDatabase *db, uint64_t id, bool want_detach) {
+        const LdmKlogPage *pg = &db->klog[0];
 
-        const LdmKlogPage *pg = &p->db->klog[0];
         for (size_t i = 0; i < pg->n_entries && i < LDM_KLOG_MAX_ENTRIES; i++) {
                 uint8_t st = pg->entries[i].status;
                 bool match = want_detach ? (st == 1 || st == 4) : (st == 2 || st == 5);
                 if (match && pg->entries[i].committed == id)
+                        return true;
+        }
+        return false;
+}
+
+/* A mark on any copy at the pack's generation counts, not only the authority's: Windows
+ * writes the KLOG disk by disk, and a crash in between leaves the mark on some copies. */
+static bool klog_names(const LdmPack *p, uint64_t id, bool want_detach) {
+        if (p->db && page_names(p->db, id, want_detach))
+                return true;
+        for (size_t i = 0; i < p->n_devices; i++) {
+                const LdmDevice *d = p->devices[i];
+
+                if (d->db && d->db != p->db && d->effective_committed == p->committed_seq &&
+                    page_names(d->db, id, want_detach))
                         return true;
         }
         return false;

@@ -182,7 +182,66 @@ static bool needs_settling(const LdmDatabase *db) {
         return false;
 }
 
-/* The authoritative clean image: the authority's copy, settled if it was in flight. */
+static bool klog_mark(uint8_t status) {
+        return status == 1 || status == 2 || status == 4 || status == 5; /* detach, dirty, … */
+}
+
+static bool page_has(const LdmKlogPage *pg, const LdmKlogEntry *e) {
+        for (size_t k = 0; k < pg->n_entries && k < LDM_KLOG_MAX_ENTRIES; k++)
+                if (pg->entries[k].status == e->status && pg->entries[k].committed == e->committed)
+                        return true;
+        return false;
+}
+
+/* Into a free slot of page 0: past the last entry, else over a cleared (status 0) one. */
+static int page_add(LdmKlogPage *pg, const LdmKlogEntry *e) {
+        if (pg->n_entries < LDM_KLOG_MAX_ENTRIES) {
+                pg->entries[pg->n_entries++] = *e;
+                return 0;
+        }
+        for (size_t k = 0; k < LDM_KLOG_MAX_ENTRIES; k++)
+                if (pg->entries[k].status == 0) {
+                        pg->entries[k] = *e;
+                        return 0;
+                }
+        return -ENOSPC;
+}
+
+/* The detach/dirty marks (§8) of every copy at the authority's generation go into the image:
+ * Windows writes the KLOG disk by disk, so a crash can leave a mark on some copies only, and
+ * the image replaces them all. A mark anywhere means the volume's plexes may differ. */
+static int merge_klog_marks(RepairContext *c, LdmDatabase *img) {
+        LdmKlogPage *pg = &img->klog[0];
+        bool changed = false;
+
+        if (img->log_size < LDM_SECTOR)
+                return 0;
+        for (size_t i = 0; i < c->pack->n_devices; i++) {
+                const LdmDevice *d = c->pack->devices[i];
+
+                if (!d->db || d->db == c->pack->db || d->effective_committed != c->pack->committed_seq)
+                        continue;
+                for (size_t k = 0; k < d->db->klog[0].n_entries && k < LDM_KLOG_MAX_ENTRIES; k++) {
+                        const LdmKlogEntry *e = &d->db->klog[0].entries[k];
+
+                        if (!klog_mark(e->status) || page_has(pg, e))
+                                continue;
+                        if (page_add(pg, e) < 0) {
+                                snprintf(c->res->message, sizeof(c->res->message),
+                                         "The KLOG detach/dirty marks of the pack's copies (%s's among them) do not fit in one page; no database copy was synchronised",
+                                         d->path);
+                                return -ENOSPC;
+                        }
+                        changed = true;
+                }
+        }
+        if (changed)
+                ldm_klog_encode(pg, img->log);
+        return 0;
+}
+
+/* The authoritative clean image: the authority's copy, settled if it was in flight, with
+ * every copy's KLOG marks. */
 static int clean_image(RepairContext *c, LdmDatabase **ret) {
         const LdmDatabase *a = c->pack->db;
         LdmDiag diag;
@@ -194,14 +253,13 @@ static int clean_image(RepairContext *c, LdmDatabase **ret) {
                                c->pack->authority ? c->pack->authority->path : "", 0, 0, ret, &diag);
         if (r < 0)
                 return r;
-        if (needs_settling(*ret)) {
+        if (needs_settling(*ret))
                 r = settle(*ret);
-                if (r < 0) {
-                        *ret = ldm_database_free(*ret);
-                        return r;
-                }
-        }
-        return 0;
+        if (r >= 0)
+                r = merge_klog_marks(c, *ret);
+        if (r < 0)
+                *ret = ldm_database_free(*ret);
+        return r;
 }
 
 static bool copy_equal(const LdmDevice *dev, const LdmDatabase *img) {

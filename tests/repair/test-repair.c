@@ -916,6 +916,16 @@ static void test_cancel_then_resume(void) {
         fixture_done(&f);
 }
 
+static void judge_ok(const Fixture *f) {
+        g_autofree char *paths = all_paths(f), *out = NULL;
+
+        if (test_run(&out, "%s/tools/ldmcheck --data --strict %s 2>&1", test_shared_dir(), paths) != 0) {
+                g_test_message("ldmcheck:\n%s", out);
+                g_assert_not_reached();
+        }
+}
+
+
 /* Fails every data write to Disk8 after `budget` bytes, as a disk that drops off would. */
 static atomic_uint_fast64_t fault_budget;
 static int fault_hook(void *ud, LdmIo *io, LdmIoOp op, uint64_t offset, const void *buf, size_t len) {
@@ -1090,6 +1100,27 @@ static void test_klog_dirty(void) {
         fixture_done(&f);
 }
 
+/* The mark on one copy only, not the first disk's (a crash while Windows wrote the KLOG
+ * pages disk by disk): the reader calls the volume in need of resync, and Recover spreads
+ * the mark with the database and resynchronises the mirror. Before, the reader went by the
+ * authority's KLOG alone, and the database sync overwrote the one copy holding the mark with
+ * the authority's log: the mirror's plexes stayed different in a volume called healthy. */
+static void test_klog_dirty_one_copy(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        mark_volume_dirty_on(&f, "Volume3", images[MIRROR2]);
+        scribble_extent(&f, "Disk6-01", 8 << 20, 64 << 10);
+        g_assert_cmpint(find_volume(scan_pack(&f, &scan), "Volume3")->health, !=, VDS_H_HEALTHY);
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        assert_healthy(&f, "Volume3");
+        fixture_done(&f);
+}
+
 /* The same mark while a RAID-5 disk is one transaction behind: the database sync commits a
  * transaction (what that disk holds is marked stale) before the data step, and its KLOG commit
  * entry (§11.1 step 3 replaces the last entry) once took the mark's place, so the mirror was
@@ -1160,14 +1191,6 @@ static void volume_sums(const Fixture *f, char *sums[static 2]) {
         sums[1] = volume_sha256(find_volume(p, "Parity"));
 }
 
-static void judge_ok(const Fixture *f) {
-        g_autofree char *paths = all_paths(f), *out = NULL;
-
-        if (test_run(&out, "%s/tools/ldmcheck --data --strict %s 2>&1", test_shared_dir(), paths) != 0) {
-                g_test_message("ldmcheck:\n%s", out);
-                g_assert_not_reached();
-        }
-}
 
 static void edit_flag_mkldm(LdmPack *p, LdmTxn *t) {
         /* The mirror's second plex (disk 2) and the RAID-5's second column (disk 3). */
@@ -1762,6 +1785,7 @@ int main(int argc, char *argv[]) {
         }
         g_test_add_func("/repair/slow/klog-dirty", test_klog_dirty);
         g_test_add_func("/repair/slow/klog-dirty-behind", test_klog_dirty_behind);
+        g_test_add_func("/repair/quick/klog-dirty-one-copy", test_klog_dirty_one_copy);
         g_test_add_func("/repair/slow/pack-2003", test_pack_2003);
         g_test_add_func("/repair/slow/cut-inside-phase-2003", test_cut_inside_phase_2003);
         g_test_add_data_func("/repair/slow/mkldm-mbr", GINT_TO_POINTER(false), test_mkldm);
