@@ -14,11 +14,11 @@
 #include "unaligned.h"
 
 /* magic[8] pack[16] volume:u32 plex:u32 target:u32 source:u32 sequence:u64 total:u64 done:u64
- * crc:u32 (over everything before it). source was padding (0) before it was a key field: such
- * an old mirror checkpoint is ignored, the plex copied again from its start. */
-#define CHECKPOINT_MAGIC "LDMDCKP1"
-#define CHECKPOINT_CRC_OFFSET 64
-#define CHECKPOINT_SIZE 68
+ * klog:u32 crc:u32 (over everything before it). A checkpoint of the first format (LDMDCKP1,
+ * 68 bytes, no KLOG CRC) is ignored: its target is repaired again from its start. */
+#define CHECKPOINT_MAGIC "LDMDCKP2"
+#define CHECKPOINT_CRC_OFFSET 68
+#define CHECKPOINT_SIZE 72
 
 static int checkpoint_path(const char *dir, const CheckpointKey *key, const char *suffix,
                            char **ret) {
@@ -43,6 +43,7 @@ static void checkpoint_encode(const CheckpointKey *key, uint64_t total, uint64_t
         unaligned_write_le64(out + 40, key->sequence);
         unaligned_write_le64(out + 48, total);
         unaligned_write_le64(out + 56, done);
+        unaligned_write_le32(out + 64, key->klog_crc);
         unaligned_write_le32(out + CHECKPOINT_CRC_OFFSET, crc32_ieee(out, CHECKPOINT_CRC_OFFSET));
 }
 

@@ -10,6 +10,7 @@
 
 #include "checkpoint.h"
 #include "context.h"
+#include "crc32.h"
 #include "volume-map.h"
 #include "xor.h"
 #include "vds.h"
@@ -86,6 +87,11 @@ static uint64_t column_bytes(const LdmColumn *col) {
         return b;
 }
 
+/* The database sync made every copy's log the authority's: this is the pack's KLOG now. */
+static uint32_t klog_page0_crc(const LdmDatabase *db) {
+        return db && db->log && db->log_size >= LDM_SECTOR ? crc32_ieee(db->log, LDM_SECTOR) : 0;
+}
+
 static int add_target(RepairContext *c, const RepairTarget *t) {
         if (c->n_targets >= ELEMENTSOF(c->targets))
                 return -E2BIG;
@@ -99,6 +105,7 @@ static int add_target(RepairContext *c, const RepairTarget *t) {
                  * from this source, and is no part of a copy from another one. */
                 .source_id = t->source ? t->source->id : 0,
                 .sequence = c->pack->committed_seq,
+                .klog_crc = klog_page0_crc(c->pack->db),
         };
         c->n_targets++;
         return 0;

@@ -925,6 +925,55 @@ static void judge_ok(const Fixture *f) {
         }
 }
 
+/* What Windows leaves after using the pack between two runs: its volume manager rewrote KLOG
+ * page 0 (here: the next log sequence number) on every copy, and it wrote the volume, to its
+ * healthy plex alone. The database sequence is the same. */
+static void windows_used_pack(const Fixture *f) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        LdmPack *p = scan_pack(f, &scan);
+        LdmKlogPage page = p->db->klog[0];
+        uint8_t sector[512];
+
+        page.sequence++;
+        ldm_klog_encode(&page, sector);
+        for (size_t i = 0; i < p->n_devices; i++) {
+                _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+                const LdmDevice *d = p->devices[i];
+
+                g_assert_cmpint(ldm_io_open(d->path, LDM_IO_WRITE, &io), ==, 0);
+                g_assert_cmpint(ldm_io_pwrite(io, sector, 512, (d->privhead.priv_start + d->toc.regions[1].start) * 512), ==, 0);
+        }
+        scribble_extent(f, "Disk5-01", 0, 2 << 20);
+}
+
+/* A cancelled resync, then the pack used by Windows, then Recover again: the checkpoint
+ * (made at the same database sequence) no longer vouches for the plex's first megabytes,
+ * whose source changed; the copy starts over. Before, it resumed, and the plexes differed
+ * where Windows had written. */
+static void test_resume_after_windows(void) {
+        Fixture f;
+        RepairResult res, v;
+        Progress prog = { .cancel_at = 6u << 20 };
+
+        fixture_init(&f, true);
+        transact(&f, edit_flag_disk6, 0, NULL);
+        scribble_extent(&f, "Disk6-01", 0, 16 << 20);
+        checkpoint_interval = 1u << 20;
+        run_op(&f, REPAIR_RECOVER, &prog, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_OPERATION_CANCELED);
+        g_assert_cmpuint(res.bytes_repaired, >=, 6u << 20);
+
+        windows_used_pack(&f);
+        recover_ok(&f, &res);
+        checkpoint_interval = 4u << 20;
+        g_assert_cmpuint(res.bytes_resumed, ==, 0);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        run_op(&f, REPAIR_VERIFY, NULL, &v);
+        g_assert_cmphex(v.hresult, ==, VDS_S_OK);
+        g_assert_cmpuint(v.mirror_mismatches, ==, 0);
+        judge_ok(&f);
+        fixture_done(&f);
+}
 
 /* Fails every data write to Disk8 after `budget` bytes, as a disk that drops off would. */
 static atomic_uint_fast64_t fault_budget;
@@ -1776,6 +1825,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/write-guard", test_write_guard);
         g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
+        g_test_add_func("/repair/quick/resume-after-windows", test_resume_after_windows);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
         g_test_add_func("/repair/slow/verify-counts", test_verify_counts);
         g_test_add_func("/repair/slow/power-cut", test_power_cut);
