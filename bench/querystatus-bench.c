@@ -9,7 +9,8 @@
  * it is idle and reads its RSS, then calls Pack.Recover() on every PACK (by name) and starts
  * N clients (default 16), each a thread with its own bus connection, calling
  * Job.QueryStatus() on one of the jobs (client i polls job i mod jobs) back to back, or
- * every US microseconds. Every call's round trip goes into a per-client histogram (1 µs
+ * every US microseconds: sleeping US after each reply (clients started together stay in
+ * step), or with --spread on a fixed schedule offset by i/(N+1) of US for client i. Every call's round trip goes into a per-client histogram (1 µs
  * buckets up to 1 s): one for calls made while every job was still running ("busy"), one
  * for calls while only some were. Meanwhile ldmd's VmRSS is sampled every 20 ms. When all
  * jobs are done (a client saw an HRESULT other than VDS_E_OPERATION_PENDING), each job's
@@ -66,6 +67,7 @@ static const char *arg_address;
 static unsigned arg_clients = 16;
 static long arg_interval_us;
 static double arg_idle_seconds = 3.0;
+static bool arg_spread;
 
 static char *jobs[MAX_JOBS];
 static size_t n_jobs;
@@ -93,6 +95,13 @@ static void sleep_us(long us) {
         struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L };
 
         nanosleep(&ts, NULL);
+}
+
+static void sleep_until(double deadline) {
+        struct timespec ts = { .tv_sec = (time_t) deadline,
+                               .tv_nsec = (long) ((deadline - (double) (time_t) deadline) * 1e9) };
+
+        (void) clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 
 /* No CPU time used for a whole second (at most 30 s of waiting). */
@@ -147,11 +156,17 @@ static void *client_main(void *arg) {
         sd_bus *bus = NULL;
         int r;
 
+        double next;
+
         r = bus_open(&bus);
         if (r < 0) {
                 c->error = r;
                 return NULL;
         }
+        /* --spread: client i keeps its own phase, i/N of the interval after client 0's, on a
+         * fixed schedule, as independent pollers would; otherwise each sleeps the interval
+         * after its reply, and clients started together stay in step. */
+        next = now() + (double) arg_interval_us * 1e-6 * c->index / (arg_clients + 1);
         while (!atomic_load(&stop_clients)) {
                 sd_bus_error e = SD_BUS_ERROR_NULL;
                 sd_bus_message *reply = NULL;
@@ -191,7 +206,15 @@ static void *client_main(void *arg) {
                 c->calls[ph]++;
                 if (!c->pinger && hresult != VDS_E_OPERATION_PENDING)
                         atomic_store(&job_done[j], true);
-                if (arg_interval_us > 0)
+                if (arg_interval_us > 0 && arg_spread) {
+                        double t = now();
+
+                        next += (double) arg_interval_us * 1e-6;
+                        if (next < t) /* late: drop the missed slots, keep the phase */
+                                next += (double) arg_interval_us * 1e-6 *
+                                        (double) (long) ((t - next) / ((double) arg_interval_us * 1e-6) + 1);
+                        sleep_until(next);
+                } else if (arg_interval_us > 0)
                         sleep_us(arg_interval_us);
         }
         sd_bus_flush_close_unref(bus);
@@ -518,6 +541,7 @@ int main(int argc, char *argv[]) {
                 { "clients", required_argument, NULL, 'c' },
                 { "interval-us", required_argument, NULL, 'i' },
                 { "idle-seconds", required_argument, NULL, 's' },
+                { "spread", no_argument, NULL, 'S' },
                 {}
         };
         static Client cl[MAX_CLIENTS];
@@ -532,6 +556,7 @@ int main(int argc, char *argv[]) {
                 case 'c': arg_clients = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'i': arg_interval_us = strtol(optarg, NULL, 10); break;
                 case 's': arg_idle_seconds = strtod(optarg, NULL); break;
+                case 'S': arg_spread = true; break;
                 default: return 2;
                 }
         packs = argv + optind;

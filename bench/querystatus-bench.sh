@@ -16,6 +16,8 @@
 # (the idle baseline) and as long calling the bus daemon's own Peer.Ping (what the bus and
 # the machine cost without ldmd, printed for reference); while the jobs run, one more client
 # calls Peer.Ping at the same interval (what the bus and the machine cost under that load).
+# The clients sleep INTERVAL_MS after each reply and, started together, call in bursts
+# ("lockstep", the default); "spread" gives each a fixed schedule of its own phase.
 # Needs ~6 × (2 × MIB + 64) MiB in /var/tmp.
 # Last lines: "RESULT metric ours baseline ratio target" for bench/run-all.sh: latency in
 # seconds (baseline: the same clients with no job running; ratio = idle p99 / busy p99),
@@ -24,10 +26,16 @@
 # the first one's delay after Recover() returned) and ldmd's CPU while they ran (% of one
 # CPU), no baseline.
 set -eu
-build=${1:?usage: querystatus-bench.sh BUILD_DIR [MIB] [CLIENTS] [INTERVAL_MS]}
+build=${1:?usage: querystatus-bench.sh BUILD_DIR [MIB] [CLIENTS] [INTERVAL_MS] [lockstep|spread]}
 mib=${2:-512}
 clients=${3:-16}
 interval=${4:-10}
+schedule=${5:-lockstep}
+case $schedule in
+lockstep) spread="" ;;
+spread) spread="--spread" ;;
+*) echo "$0: schedule must be lockstep or spread, not '$schedule'" >&2; exit 2 ;;
+esac
 if [ "$(id -u)" -ne 0 ]; then
         echo "$0: needs root (loop devices)" >&2
         exit 77
@@ -105,7 +113,8 @@ address="unix:path=$socket"
 
 set -- "$ldmd" --bus="$address" --config="$dir/ldmd.conf" --state-dir="$dir/state" --no-udev
 for dev in $loops; do set -- "$@" --image="$dev"; done
-if ! "$qb" --bus="$address" --clients="$clients" --interval-us=$((interval * 1000)) BenchJobs1 BenchJobs2 -- "$@" >"$dir/out" 2>"$dir/ldmd.log"; then
+# shellcheck disable=SC2086 # $spread: no word or one
+if ! "$qb" --bus="$address" --clients="$clients" --interval-us=$((interval * 1000)) $spread BenchJobs1 BenchJobs2 -- "$@" >"$dir/out" 2>"$dir/ldmd.log"; then
         cat "$dir/out" "$dir/ldmd.log" >&2
         echo "$0: querystatus-bench failed" >&2
         exit 1
@@ -132,8 +141,8 @@ echo "QueryStatus, $clients clients every $interval ms, both jobs running ($call
      "p50 $(echo "$ping50" | awk '{ printf "%.3f ms", $1 * 1e3 }'), p99 $(echo "$ping99" | awk '{ printf "%.3f ms", $1 * 1e3 }');" \
      "one more client's Peer.Ping while both jobs ran: p50 $(echo "$bping50" | awk '{ printf "%.3f ms", $1 * 1e3 }')," \
      "p99 $(echo "$bping99" | awk '{ printf "%.3f ms", $1 * 1e3 }'); RSS idle $rss_idle KiB, under load (max) $rss_load KiB"
-echo "RESULT querystatus-p50-${clients}x${interval}ms-2jobs-s $busy50 $idle50 $(echo "$idle50 $busy50" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') -"
-echo "RESULT querystatus-p99-${clients}x${interval}ms-2jobs-s $busy99 $idle99 $(echo "$idle99 $busy99" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') <=2ms"
+echo "RESULT querystatus-p50-${clients}x${interval}ms${spread:+-spread}-2jobs-s $busy50 $idle50 $(echo "$idle50 $busy50" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') -"
+echo "RESULT querystatus-p99-${clients}x${interval}ms${spread:+-spread}-2jobs-s $busy99 $idle99 $(echo "$idle99 $busy99" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }') <=2ms"
 echo "RESULT rss-2jobs-kib $rss_load $rss_idle $(echo "$rss_idle $rss_load" | awk '{ printf "%.2f", $1 / $2 }') -"
 sig_max=$(echo "$out" | awk '$1 == "signals" { if ($8 > m) m = $8 } END { print m + 0 }')
 sig_first=$(echo "$out" | awk '$1 == "signals" { if ($10 > m) m = $10 } END { print m + 0 }')
