@@ -296,7 +296,11 @@ class BusProxy:
         self.questions = {}       # serial of the client's question -> (member, the name asked about)
         self.held = []            # raw answers held back
         self.held_about = []      # … the names they are about
+        self.out_rule = None      # (member, name): from the client's call of it naming name on…
+        self.out_held = []        # … every message the client sends, held back, in order
+        self.out_skip = 0         # calls of it to let pass first
         self.client = None
+        self.upstream = None
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.socket)
         self.listener.listen(1)
@@ -309,6 +313,25 @@ class BusProxy:
     def hold_all(self, members=LOOKUPS):
         with self.lock:
             self.hold_every = tuple(members)
+
+    def hold_outgoing_from(self, member, name, nth=1):
+        """Holds back the client's messages from its nth call of `member` (to the bus daemon)
+        whose arguments name `name` on, that one included, until release_outgoing(): as if
+        they were still on their way when `name` left the bus."""
+        with self.lock:
+            self.out_rule = (member, name)
+            self.out_skip = nth - 1
+
+    def outgoing_held(self):
+        with self.lock:
+            return len(self.out_held)
+
+    def release_outgoing(self):
+        """Sends the client's held messages, in order, and holds no more."""
+        with self.lock:
+            held, self.out_held, self.out_rule = self.out_held, [], None
+            for raw in held:
+                self.upstream.sendall(raw)
 
     def held_count(self):
         with self.lock:
@@ -336,6 +359,7 @@ class BusProxy:
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         upstream.connect(self.upstream_path)
         self.client = client
+        self.upstream = upstream
         threading.Thread(target=self._relay, args=(client, upstream, True), daemon=True).start()
         threading.Thread(target=self._relay, args=(upstream, client, False), daemon=True).start()
 
@@ -402,16 +426,31 @@ class BusProxy:
             return (member, details.get("name")) if kind == "system-bus-name" else None
         return None
 
+    @staticmethod
+    def _starts_hold(m, member, name):
+        return (m.get_message_type() == Gio.DBusMessageType.METHOD_CALL and m.get_member() == member and
+                m.get_destination() == "org.freedesktop.DBus" and m.get_body() is not None and
+                name in str(m.get_body().unpack()))
+
     def _pass(self, raw, dst, from_client):
         m = Gio.DBusMessage.new_from_blob(raw, Gio.DBusCapabilityFlags.UNIX_FD_PASSING)
         kind = m.get_message_type()
         if from_client:
             # Noted before it is sent: the answer cannot come first.
             q = self._question(m) if kind == Gio.DBusMessageType.METHOD_CALL else None
-            if q:
-                with self.lock:
+            with self.lock:
+                if q:
                     self.questions[m.get_serial()] = q
-            dst.sendall(raw)
+                if not self.out_held and self.out_rule and self._starts_hold(m, *self.out_rule):
+                    if self.out_skip == 0:
+                        self.out_held.append(raw)
+                    else:
+                        self.out_skip -= 1
+                        dst.sendall(raw)
+                elif self.out_held:
+                    self.out_held.append(raw)
+                else:
+                    dst.sendall(raw)
             return
         with self.lock:  # release() writes to the client too
             if kind in (Gio.DBusMessageType.METHOD_RETURN, Gio.DBusMessageType.ERROR):

@@ -731,6 +731,49 @@ def starter_and_waiter_watches_do_not_stall_the_daemon(ctx):
 
 
 @tap.test
+def starter_gone_before_its_watch_is_found_gone(ctx):
+    """A job's starter that leaves before ldmd's watch on it reaches the bus daemon (the relay
+    holds back ldmd's messages from that AddMatch on, the Verify reply among them, until the
+    bus has seen the starter leave) is found gone by the presence check that follows it
+    (GetNameOwner: NameHasNoOwner): its finished job goes once its lifetime is over, as for
+    any starter that left. Without the check no NameOwnerChanged would ever come for it, and
+    the job would stay as if its starter were still there."""
+    imgs, _ = ctx.copy_2008("starter-gone")
+    proxy = BusProxy(ctx.bus, ctx.workdir("proxy-starter-gone"))
+    d = ctx.start(imgs, extra=["--bus=" + proxy.address], conf="FinishedJobLifetimeSec=1\n")
+    c = None
+    try:
+        bus = ctx.bus
+        pack = pack_of(bus, X.PACK_2008["name"])
+        sigs = []
+        sub = bus.subscribe(sigs)
+        c = new_connection(bus)
+        name = c.get_unique_name()
+        # The first watch on it is the authorisation's, while it is identified (root needs
+        # no polkitd); the second is the job's.
+        proxy.hold_outgoing_from("AddMatch", name, 2)
+        c.call("org.ldmd1", pack, IFACE_PACK, "Verify", None, None, Gio.DBusCallFlags.NONE, 10000, None,
+               None)
+        wait_until(lambda: proxy.outgoing_held() > 0, 10, "ldmd's watch on the starter to be held back")
+        c.close_sync(None)
+        wait_until(lambda: bus.name_owner(name) is None, 10, "the bus to see the starter leave")
+        proxy.release_outgoing()
+        (job,) = wait_until(lambda: [s[3][0] for s in sigs if s[2] == "JobNew"], 10, "JobNew")
+        removed = wait_until(lambda: [s[3] for s in sigs if s[2] == "JobRemoved"], 30,
+                             "the finished job to go, its starter gone")
+        assert removed == [(job, S_OK)], removed
+        assert bus.call(MANAGER, IFACE_MANAGER, "ListJobs") == ([],)
+        assert "The starter of %s left the bus." % job in d.output(), d.output()
+        bus.conn.signal_unsubscribe(sub)
+        assert d.alive()
+    finally:
+        ctx.stop(d)
+        if c and not c.is_closed():
+            c.close_sync(None)
+        proxy.close()
+
+
+@tap.test
 def waiters_beyond_the_match_limit_keep_the_daemon(ctx):
     """The bus daemon limits the match rules a connection may add (512 per connection on a
     system bus), and ldmd adds one for each caller it watches (a job's starter, each Wait()
