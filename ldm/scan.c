@@ -39,10 +39,11 @@ static bool has_privhead(const LdmDevice *d) {
         return d->privhead_used < _LDM_PRIVHEAD_COPY_MAX && d->privhead_state[d->privhead_used] == 0;
 }
 
-/* Whether two copies hold the same config region, in regions of the same sizes. The hash computed once per copy settles
- * almost every pair; equal hashes are confirmed byte by byte where both copies still have
- * their raw region (a light scan has none, and then the 64-bit hash is taken as the answer;
- * it covers the head the light probe read, the same length in equal copies). */
+/* Whether two copies hold the same config region, in regions of the same sizes. The hash
+ * computed once per copy settles almost every pair; equal hashes are confirmed byte by byte
+ * where both copies still have their raw region (a light scan has none, and then the 64-bit
+ * hash is taken as the answer; it covers the head the light probe read, the same length in
+ * equal copies). */
 static bool same_config(const LdmDevice *a, const LdmDevice *b) {
         if (a == b)
                 return true;

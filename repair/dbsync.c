@@ -275,12 +275,18 @@ static bool copy_is_authoritys(const RepairContext *c, const LdmDevice *dev) {
         return c->pack->db && copy_equal(dev, c->pack->db);
 }
 
+static bool is_left_behind(const RepairContext *c, const LdmDevice *dev) {
+        for (size_t i = 0; i < c->n_left_behind; i++)
+                if (guid_equal(&c->left_behind[i], &dev->privhead.disk_guid))
+                        return true;
+        return false;
+}
+
 static void leave_behind(RepairContext *c, const LdmDevice *dev, const LdmDatabase *img) {
         const LdmTocRegion *cfg = &dev->toc.regions[0], *log = &dev->toc.regions[1];
 
-        for (size_t i = 0; i < c->n_left_behind; i++)
-                if (guid_equal(&c->left_behind[i], &dev->privhead.disk_guid))
-                        return; /* phase C meets again what phase A left */
+        if (is_left_behind(c, dev))
+                return; /* phase C meets again what phase A left */
         if (dev->privhead_state[dev->privhead_used] != 0 || dev->toc_state[dev->toc_used] != 0)
                 repair_remaining_add(c, "%s: no valid PRIVHEAD or TOCBLOCK copy to place a database by, database not rewritten",
                                      dev->path);
@@ -621,8 +627,8 @@ int repair_clear_klog_marks(RepairContext *c) {
                 _cleanup_(ldm_io_closep) LdmIo *io = NULL;
                 const LdmDevice *dev = c->pack->disks[i].device;
 
-                if (!dev || c->pack->disks[i].db_stale || !dev->db || dev->db->log_size != c->pack->db->log_size)
-                        continue; /* a copy left behind: its log is not this one */
+                if (!dev || is_left_behind(c, dev))
+                        continue; /* its log is not this one, and may not be where it says */
                 r = repair_open_device(c, c->pack->disks[i].name, dev, LDM_IO_WRITE, &io);
                 if (r < 0)
                         return r;
