@@ -56,6 +56,11 @@ typedef struct LdmDevice {
          * committed), and the committed ID after the §10.2 rule-2 recovery. */
         bool in_flight;
         uint64_t effective_committed;
+        /* Set by the scan: this copy is clean at the pack's committed ID, as the authority's
+         * is, yet holds another config region of the same size (§10.2 rule 3's conflict): a
+         * history of its own, made while the disk was away from the others. Its disk missed
+         * the authority's transactions as a disk with an older copy does. */
+        bool diverged;
 
         LdmDiagList diags;         /* everything wrong with this disk, by structure and offset */
 } LdmDevice;

@@ -66,8 +66,9 @@ static void disk_compute(LdmPack *p, LdmDisk *disk) {
         }
 
         disk->status = VDS_DS_ONLINE;
-        /* VMDB committed ID (0x75) below the authoritative one: it missed transactions. */
-        disk->db_stale = disk->device->effective_committed < p->committed_seq;
+        /* VMDB committed ID (0x75) below the authoritative one, or the same ID reached by
+         * other transactions (scan.c): it missed the authority's. */
+        disk->db_stale = disk->device->effective_committed < p->committed_seq || disk->device->diverged;
         disk->db_damaged = device_copies_damaged(disk->device);
 
         if (disk->db_stale || (disk->flags & (LDM_DISK_FLAG_REMOVED | LDM_DISK_FLAG_DETACHED)))

@@ -346,7 +346,9 @@ static int write_copy(RepairContext *c, LdmDevice *dev, const LdmDatabase *img) 
  * "change" whose pending ID is the authority's committed ID missed nothing but the last
  * steps of that metadata transaction — no data write). */
 static bool same_generation(const LdmDevice *dev, uint64_t seq) {
-        if (!dev->db)
+        /* A copy of the same ID with another history is behind: phase A must not make it the
+         * authority's before phase B marked what its disk holds. */
+        if (!dev->db || dev->diverged)
                 return false;
         if (dev->effective_committed == seq)
                 return true;

@@ -454,6 +454,58 @@ static void test_db_rolled_back(void) {
         fixture_done(&f);
 }
 
+/* Runs one transaction on the image `only` alone, from that disk's own database copy. */
+static void transact_only(const Fixture *f, EditFn edit, const char *only) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
+        LdmPack *p = scan_pack(f, &scan);
+        LdmDevice *dev = NULL;
+        LdmDiag diag = {};
+
+        g_assert_nonnull(p);
+        for (size_t i = 0; i < p->n_devices; i++)
+                if (g_str_has_suffix(p->devices[i]->path, only))
+                        dev = p->devices[i];
+        g_assert_nonnull(dev);
+        g_assert_cmpint(ldm_txn_begin(dev->db, &t), ==, 0);
+        edit(p, t);
+        g_assert_cmpint(ldm_io_open(dev->path, LDM_IO_WRITE, &io), ==, 0);
+        g_assert_cmpint(ldm_txn_commit(t, &io, &dev, 1, &diag), ==, 0);
+}
+
+static void edit_touch_volume2(LdmPack *p, LdmTxn *t) {
+        g_assert_nonnull(ldm_txn_edit(t, find_volume(p, "Volume2")->id));
+}
+
+/* Disk6 (the mirror's second plex) away from the others while each side made one
+ * transaction of one record: both copies are clean at the same committed sequence, with
+ * different records, and Disk6's plex took writes the others never saw. The majority's copy
+ * is the authority; Disk6 missed its transaction just as a disk behind does, so its plex is
+ * stale and resynchronised. Before, the reader called Volume3 healthy and Recover overwrote
+ * Disk6's copy without marking anything: the plexes stayed different in a "healthy" volume. */
+static void test_split_same_sequence(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        Fixture f;
+        RepairResult res;
+        LdmPack *p;
+
+        fixture_init(&f, true);
+        transact(&f, edit_touch_volume1, 0, images[MIRROR2]);
+        transact_only(&f, edit_touch_volume2, images[MIRROR2]);
+        scribble_extent(&f, "Disk6-01", 4 << 20, 1 << 20);
+        p = scan_pack(&f, &scan);
+        g_assert_cmpuint(find_extent(p, "Disk6-01")->disk->device->effective_committed, ==, p->committed_seq);
+        g_assert_cmpint(find_volume(p, "Volume3")->health, !=, VDS_H_HEALTHY);
+        scan = ldm_scan_free(scan);
+
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.disks_synced, ==, 1);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        assert_healthy(&f, "Volume3");
+        fixture_done(&f);
+}
+
 static void test_header_copies(void) {
         Fixture f;
         RepairResult res;
@@ -1842,5 +1894,6 @@ int main(int argc, char *argv[]) {
         g_test_add_data_func("/repair/quick/mkldm-gpt", GINT_TO_POINTER(true), test_mkldm);
         g_test_add_func("/repair/quick/mirror-resume-other-source", test_mirror_resume_other_source);
         g_test_add_func("/repair/quick/mirror-dirty-plex-missing", test_mirror_dirty_plex_missing);
+        g_test_add_func("/repair/quick/split-same-sequence", test_split_same_sequence);
         return g_test_run();
 }
