@@ -214,6 +214,15 @@ static int plan_simple(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
         return 0;
 }
 
+bool repair_volume_consistent(const LdmVolume *v) {
+        if (v->type != LDM_VOLUME_MIRROR && v->type != LDM_VOLUME_RAID5)
+                return true;
+        for (size_t k = 0; k < v->n_plexes; k++)
+                if (ldm_plex_present(v->plexes[k]) && ldm_plex_check(v->plexes[k]) < 0)
+                        return false;
+        return true;
+}
+
 int repair_plan(RepairContext *c, unsigned *ret_unrepairable) {
         unsigned unrepairable = 0;
         int r = 0;
@@ -230,11 +239,7 @@ int repair_plan(RepairContext *c, unsigned *ret_unrepairable) {
                         continue;
                 }
 
-                bool bad = false;
-                for (size_t k = 0; k < v->n_plexes; k++)
-                        if (ldm_plex_present(v->plexes[k]) && ldm_plex_check(v->plexes[k]) < 0)
-                                bad = true;
-                if (bad && (v->type == LDM_VOLUME_MIRROR || v->type == LDM_VOLUME_RAID5)) {
+                if (!repair_volume_consistent(v)) {
                         repair_remaining_add(c, "%s: inconsistent layout, not touched", v->name);
                         unrepairable++;
                         continue;

@@ -44,7 +44,7 @@ static bool plex_checkable(const LdmPlex *p) {
 static bool volume_checkable(const LdmVolume *v) {
         size_t n = 0;
 
-        if (ldm_volume_extent_rejected(v))
+        if (ldm_volume_extent_rejected(v) || !repair_volume_consistent(v))
                 return false;
         if (v->type == LDM_VOLUME_MIRROR) {
                 for (size_t i = 0; i < v->n_plexes; i++)
@@ -278,6 +278,12 @@ int repair_verify(RepairContext *c, unsigned *ret_unverified) {
                         repair_remaining_add(c, "%s: the reader rejected an extent record of it (a bad range or disk, "
                                              "outside the public region, an overlap, over the per-column limit), not verified",
                                              v->name);
+                        unverified++;
+                } else if (!repair_volume_consistent(v)) {
+                        /* Rows and chunks computed from such a layout mean nothing (a stripe
+                         * size in bytes that wraps to 0 divides by zero): Recover leaves the
+                         * volume alone for the same reason. */
+                        repair_remaining_add(c, "%s: inconsistent layout, not verified", v->name);
                         unverified++;
                 } else if (v->type == LDM_VOLUME_MIRROR)
                         r = verify_mirror(c, v, &unverified);

@@ -1101,6 +1101,40 @@ static void test_verify_missing_disk(void) {
         fixture_done(&f);
 }
 
+/* A hostile Component record (VBLK slots carry no checksum): the RAID-5 plex's stripe size
+ * 2^55 sectors, 2^64 bytes. */
+static void edit_raid5_huge_stripe(LdmPack *p, LdmTxn *t) {
+        LdmRecord *r = ldm_txn_edit(t, find_volume(p, "Volume4")->plexes[0]->id);
+
+        g_assert_nonnull(r);
+        r->component.stripe_size = UINT64_C(1) << 55;
+        r->dirty = true;
+}
+
+/* Verify leaves out a RAID-5 whose layout does not hold together, as Recover does, names it,
+ * and still scrubs the mirror. Before, it computed rows with a stripe of 0 bytes (the size in
+ * bytes wrapped) and the job died of a division by zero, taking the daemon with it. */
+static void test_verify_hostile_stripe(void) {
+        Fixture f;
+        RepairResult v, res;
+        Progress prog = {};
+
+        fixture_init(&f, true);
+        transact(&f, edit_raid5_huge_stripe, 0, NULL);
+        run_op(&f, REPAIR_VERIFY, &prog, &v);
+        g_assert_cmphex(v.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(v.remaining, "Volume4"));
+        g_assert_cmpuint(v.mirror_mismatches, ==, 0);
+        g_assert_cmpuint(v.parity_mismatches, ==, 0);
+        /* The mirror alone was in the plan, and all of it was read. */
+        g_assert_cmpuint(prog.final_total, ==, 16u << 20);
+        g_assert_cmpuint(prog.final_done, ==, 16u << 20);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(res.remaining, "Volume4"));
+        fixture_done(&f);
+}
+
 /* Power cut after the k-th write of a Recover (a disk behind by one transaction and its
  * plex overwritten): every later write fails, the job stops there; a second Recover must
  * reach the same healthy pack whatever k was. */
@@ -1876,6 +1910,7 @@ int main(int argc, char *argv[]) {
         g_test_add_data_func("/repair/quick/copy-of-other-geometry-behind", GINT_TO_POINTER(true), test_copy_of_other_geometry);
         g_test_add_func("/repair/quick/write-guard", test_write_guard);
         g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
+        g_test_add_func("/repair/quick/verify-hostile-stripe", test_verify_hostile_stripe);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/quick/resume-after-windows", test_resume_after_windows);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
