@@ -75,8 +75,10 @@ LdmIo *repair_disk_io(RepairContext *c, const LdmDisk *d);
  * negative errno (-ECANCELED at a safe point). repair_data_forget() removes the targets'
  * checkpoints once the commit made them useless; negative errno when one stays. */
 int repair_plan(RepairContext *c, unsigned *ret_unrepairable);
-/* Whether every present plex of a mirror or RAID-5 volume passes ldm_plex_check(): the
- * layout (stripe size in bytes, column sizes) data repair and the scrub compute with. */
+/* Whether a mirror or RAID-5 volume has the layout data repair and the scrub compute with:
+ * every present plex passes ldm_plex_check() (stripe size in bytes, column sizes), a
+ * mirror's plexes are one column holding the whole volume, a RAID-5 has one plex. A volume
+ * that does not is left alone, and the others are still repaired. */
 bool repair_volume_consistent(const LdmVolume *v);
 uint64_t repair_data_bytes(RepairContext *c);
 int repair_data(RepairContext *c);

@@ -215,11 +215,26 @@ static int plan_simple(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
 }
 
 bool repair_volume_consistent(const LdmVolume *v) {
+        uint64_t size;
+
         if (v->type != LDM_VOLUME_MIRROR && v->type != LDM_VOLUME_RAID5)
                 return true;
-        for (size_t k = 0; k < v->n_plexes; k++)
-                if (ldm_plex_present(v->plexes[k]) && ldm_plex_check(v->plexes[k]) < 0)
+        if (v->type == LDM_VOLUME_RAID5 && v->n_plexes != 1)
+                return false;
+        if (mul_u64_overflow(v->size, LDM_SECTOR, &size))
+                return false;
+        for (size_t k = 0; k < v->n_plexes; k++) {
+                const LdmPlex *p = v->plexes[k];
+
+                if (!ldm_plex_present(p))
+                        continue;
+                if (ldm_plex_check(p) < 0)
                         return false;
+                /* Every plex of a mirror holds the whole volume, in one column. */
+                if (v->type == LDM_VOLUME_MIRROR &&
+                    (p->n_columns != 1 || column_bytes(&p->columns[0]) < size))
+                        return false;
+        }
         return true;
 }
 

@@ -1135,6 +1135,47 @@ static void test_verify_hostile_stripe(void) {
         fixture_done(&f);
 }
 
+/* A hostile Volume record: the mirror Volume3 one sector larger than its plexes (each plex
+ * is a whole copy of the volume), its second plex stale; and a stale RAID-5 column
+ * (Disk8-01) to repair. */
+static void edit_mirror_too_large(LdmPack *p, LdmTxn *t) {
+        LdmRecord *r = ldm_txn_edit(t, find_volume(p, "Volume3")->id);
+
+        g_assert_nonnull(r);
+        r->volume.size++;
+        r->dirty = true;
+        set_partition_flag(p, t, "Disk6-01", LDM_PARTITION_FLAG_RECOVER);
+        set_partition_flag(p, t, "Disk8-01", LDM_PARTITION_FLAG_RECOVER);
+}
+
+/* Recover leaves the mirror alone, names it, and still rebuilds the RAID-5 column; a second
+ * run has nothing more to do. Before, the plan refused the whole pack ("a volume's layout is
+ * inconsistent, nothing repaired") on every run: the RAID-5 stayed without redundancy for
+ * one bad record elsewhere. */
+static void test_mirror_larger_than_plexes(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        transact(&f, edit_mirror_too_large, 0, NULL);
+        scribble_extent(&f, "Disk8-01", 64 << 10, 3 << 20);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(res.remaining, "Volume3: inconsistent layout"));
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        g_assert_true(res.database_committed);
+
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_cmpuint(res.bytes_repaired, ==, 0);
+        g_assert_false(res.database_committed);
+        run_op(&f, REPAIR_VERIFY, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_VOLUME_NOT_HEALTHY);
+        g_assert_nonnull(strstr(res.remaining, "Volume3: inconsistent layout"));
+        g_assert_cmpuint(res.parity_mismatches, ==, 0);
+        fixture_done(&f);
+}
+
 /* Power cut after the k-th write of a Recover (a disk behind by one transaction and its
  * plex overwritten): every later write fails, the job stops there; a second Recover must
  * reach the same healthy pack whatever k was. */
@@ -1911,6 +1952,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/write-guard", test_write_guard);
         g_test_add_func("/repair/quick/verify-missing-disk", test_verify_missing_disk);
         g_test_add_func("/repair/quick/verify-hostile-stripe", test_verify_hostile_stripe);
+        g_test_add_func("/repair/quick/mirror-larger-than-plexes", test_mirror_larger_than_plexes);
         g_test_add_func("/repair/quick/cancel-then-resume", test_cancel_then_resume);
         g_test_add_func("/repair/quick/resume-after-windows", test_resume_after_windows);
         g_test_add_func("/repair/slow/fault-then-resume", test_fault_then_resume);
