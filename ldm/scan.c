@@ -71,12 +71,14 @@ static bool settled(const LdmDatabase *db) {
 /* Rule 3: highest effective committed ID; among those, the config most copies share (the
  * first such copy in device order). Copies are sorted into classes of equal config, each
  * compared with one representative per class: n comparisons for a healthy pack, not n². */
-static int choose_authority(LdmScan *s, LdmDevice **members, size_t n, LdmDevice **ret) {
+static int choose_authority(LdmScan *s, LdmDevice **members, size_t n, LdmDevice **ret,
+                            size_t *ret_disputed) {
         _cleanup_free_ size_t *class = NULL, *votes = NULL;
         LdmDevice *best = NULL;
         uint64_t top = 0;
         size_t best_class = 0;
 
+        *ret_disputed = 0;
         for (size_t i = 0; i < n; i++)
                 if (members[i]->db && (!best || members[i]->effective_committed > top)) {
                         best = members[i];
@@ -121,6 +123,15 @@ static int choose_authority(LdmScan *s, LdmDevice **members, size_t n, LdmDevice
                               d->db->config_size == best->db->config_size &&
                               d->db->log_size == best->db->log_size;
         }
+        /* A diverged config with as many copies as the authority's: no majority. */
+        for (size_t i = 0; i < n; i++)
+                if (members[i]->diverged && class[i] == i && votes[i] == votes[best_class]) {
+                        *ret_disputed = votes[best_class];
+                        (void) ldm_diag_list_addf(&s->diags, LDM_DIAG_ERROR, "VMDB", members[i]->path,
+                                                  ldm_device_rel_offset(members[i], members[i]->toc.regions[0].start),
+                                                  "%zu copies at committed ID %" PRIu64 " hold this config and %zu that of %s: no majority says which is the pack's",
+                                                  votes[i], top, votes[best_class], best->path);
+                }
         for (size_t i = 0; i < n; i++)
                 if (members[i]->db && members[i]->effective_committed == top && class[i] != best_class)
                         (void) ldm_diag_list_addf(&s->diags, LDM_DIAG_ERROR, "VMDB", members[i]->path,
@@ -157,7 +168,7 @@ static bool in_disk_records(const LdmDatabase *db, const LdmGuid *disk_guid) {
 static int build_group(LdmScan *s, const LdmGuid *group) {
         _cleanup_free_ LdmDevice **members = NULL, **joined = NULL;
         _cleanup_(ldm_pack_freep) LdmPack *pack = NULL;
-        size_t n_members = 0, n_joined = 0;
+        size_t n_members = 0, n_joined = 0, n_disputed = 0;
         LdmDevice *authority;
         int r;
 
@@ -169,7 +180,7 @@ static int build_group(LdmScan *s, const LdmGuid *group) {
                 if (has_privhead(s->devices[i]) && guid_equal(&s->devices[i]->privhead.group_guid, group))
                         members[n_members++] = s->devices[i];
 
-        r = choose_authority(s, members, n_members, &authority);
+        r = choose_authority(s, members, n_members, &authority, &n_disputed);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_members; i++) {
@@ -193,6 +204,8 @@ static int build_group(LdmScan *s, const LdmGuid *group) {
         r = ldm_pack_build(authority, joined, n_joined, &pack);
         if (r < 0)
                 return r;
+        pack->authority_disputed = n_disputed > 0;
+        pack->n_disputed = n_disputed;
         for (size_t i = 0; i < s->n_invalid; i++) {
                 LdmDisk *disk = has_privhead(s->invalid[i]) &&
                                 guid_equal(&s->invalid[i]->privhead.group_guid, group) ?

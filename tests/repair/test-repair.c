@@ -506,6 +506,79 @@ static void test_split_same_sequence(void) {
         fixture_done(&f);
 }
 
+static const LdmDiag *find_diag(const LdmDiagList *l, const char *structure, const char *a, const char *b) {
+        for (size_t i = 0; i < l->n_items; i++)
+                if (strcmp(l->items[i].structure, structure) == 0 && strstr(l->items[i].message, a) &&
+                    (!b || strstr(l->items[i].message, b)))
+                        return &l->items[i];
+        return NULL;
+}
+
+/* Runs one transaction on f->paths[from..to) alone, from the first one's database copy. */
+static void transact_on(const Fixture *f, EditFn edit, size_t from, size_t to) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
+        LdmPack *p = scan_pack(f, &scan);
+        LdmIo *ios[16];
+        LdmDevice *devs[16];
+        size_t n = 0;
+        LdmDiag diag = {};
+
+        g_assert_nonnull(p);
+        for (size_t k = from; k < to; k++)
+                for (size_t i = 0; i < p->n_devices; i++)
+                        if (strcmp(p->devices[i]->path, f->paths[k]) == 0) {
+                                g_assert_cmpint(ldm_io_open(f->paths[k], LDM_IO_WRITE, &ios[n]), ==, 0);
+                                devs[n++] = p->devices[i];
+                        }
+        g_assert_cmpuint(n, ==, to - from);
+        g_assert_cmpint(ldm_txn_begin(devs[0]->db, &t), ==, 0);
+        edit(p, t);
+        g_assert_cmpint(ldm_txn_commit(t, ios, devs, n, &diag), ==, 0);
+        for (size_t i = 0; i < n; i++)
+                ldm_io_close(ios[i]);
+}
+
+/* The pack split in two halves of four disks (the ninth away), each used on its own: two
+ * settled histories at one committed ID, with as many copies each. Which half holds the
+ * writes that matter cannot be known: Recover writes nothing and says so (before, the half
+ * holding the first disk in device order won, and the other half's copies would have been
+ * overwritten and its plexes resynchronised from the first). Verify still runs. */
+static void test_split_even(void) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        char *before[N_IMAGES];
+        RepairResult res, v;
+        LdmPack *p;
+        Fixture f;
+
+        fixture_init(&f, false);
+        g_assert_cmpuint(f.n_paths, ==, 8);
+        transact_on(&f, edit_touch_volume1, 0, 4);
+        transact_on(&f, edit_touch_volume2, 4, 8);
+        p = scan_pack(&f, &scan);
+        g_assert_true(p->authority_disputed);
+        g_assert_cmpuint(p->n_disputed, ==, 4);
+        g_assert_nonnull(find_diag(&scan->diags, "VMDB", "no majority says which is the pack's", NULL));
+        scan = ldm_scan_free(scan);
+
+        for (size_t i = 0; i < f.n_paths; i++)
+                g_assert_cmpint(test_run(&before[i], "sha256sum '%s'", f.paths[i]), ==, 0);
+        run_op(&f, REPAIR_RECOVER, NULL, &res);
+        g_assert_cmphex(res.hresult, ==, VDS_E_OPERATION_DENIED);
+        g_assert_nonnull(strstr(res.message, "was split: 4 of its database copies at ID"));
+        g_assert_false(res.database_committed);
+        for (size_t i = 0; i < f.n_paths; i++) {
+                g_autofree char *after = NULL;
+                g_assert_cmpint(test_run(&after, "sha256sum '%s'", f.paths[i]), ==, 0);
+                g_assert_cmpstr(after, ==, before[i]);
+                g_free(before[i]);
+        }
+        run_op(&f, REPAIR_VERIFY, NULL, &v);
+        g_assert_cmpuint(v.mirror_mismatches, ==, 0);
+        g_assert_cmpuint(v.parity_mismatches, ==, 0);
+        fixture_done(&f);
+}
+
 static void test_header_copies(void) {
         Fixture f;
         RepairResult res;
@@ -581,14 +654,6 @@ static void edit_move_disk5(LdmPack *p, LdmTxn *t) {
         r->partition.start = moved_start;
         r->partition.flags |= LDM_PARTITION_FLAG_RECOVER;
         r->dirty = true;
-}
-
-static const LdmDiag *find_diag(const LdmDiagList *l, const char *structure, const char *a, const char *b) {
-        for (size_t i = 0; i < l->n_items; i++)
-                if (strcmp(l->items[i].structure, structure) == 0 && strstr(l->items[i].message, a) &&
-                    (!b || strstr(l->items[i].message, b)))
-                        return &l->items[i];
-        return NULL;
 }
 
 /* The reader names the record, its disk and where the record is; the strict validator
@@ -1972,5 +2037,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/mirror-resume-other-source", test_mirror_resume_other_source);
         g_test_add_func("/repair/quick/mirror-dirty-plex-missing", test_mirror_dirty_plex_missing);
         g_test_add_func("/repair/quick/split-same-sequence", test_split_same_sequence);
+        g_test_add_func("/repair/quick/split-even", test_split_even);
         return g_test_run();
 }
