@@ -56,6 +56,8 @@ typedef struct RepairContext {
          * remaining): no transaction includes them, and the pack is not whole. */
         LdmGuid left_behind[REPAIR_MAX_LEFT_BEHIND];
         size_t n_left_behind;
+        /* RAID-5 columns rebuilt while their volume needed a resync: said in the message. */
+        unsigned n_rebuilt_dirty;
 } RepairContext;
 
 static inline bool repair_cancelled(const RepairContext *c) {

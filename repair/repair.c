@@ -320,8 +320,10 @@ static int run_recover(RepairContext *c) {
                 set_message(c, "Pack %s recovered partly; still failed: %s", c->pack->name, c->res->remaining);
                 return -EHWPOISON; /* handled: hresult and message already set */
         }
-        set_message(c, "Pack %s recovered: %u disk(s) synced, %u volume(s) resynchronised, %" PRIu64 " bytes repaired",
-                    c->pack->name, c->res->disks_synced, c->res->volumes_touched, c->res->bytes_repaired);
+        set_message(c, "Pack %s recovered: %u disk(s) synced, %u volume(s) resynchronised, %" PRIu64 " bytes repaired%s",
+                    c->pack->name, c->res->disks_synced, c->res->volumes_touched, c->res->bytes_repaired,
+                    c->n_rebuilt_dirty > 0 ?
+                    "; a RAID-5 column was rebuilt while its volume was marked dirty (a crash while it was written): rows written at that moment may hold what was there before or a mix, as a degraded read would have given; check the file system" : "");
         return 0;
 }
 

@@ -190,6 +190,12 @@ static int plan_raid5(RepairContext *c, LdmVolume *v, unsigned *unrepairable) {
                         (*unrepairable)++;
                         return 0;
                 }
+                /* The other columns are all there is to rebuild from; in rows being written
+                 * when the volume went dirty they may disagree with what was meant (the
+                 * write hole). A degraded read returns the same bytes: the rebuild makes
+                 * nothing worse, but the job says it. */
+                if (v->needs_resync)
+                        c->n_rebuilt_dirty++;
                 return add_target(c, &(RepairTarget) {
                         .kind = REPAIR_TARGET_COLUMN, .volume = v, .plex = p,
                         .column = (uint32_t) stale, .size = size,

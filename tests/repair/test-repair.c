@@ -420,6 +420,26 @@ static void test_raid5_column_stale(void) {
         fixture_done(&f);
 }
 
+static void mark_volume_dirty(const Fixture *f, const char *volume);
+
+/* A stale column of a RAID-5 that is also marked dirty: its other columns are all there is
+ * to rebuild from, and rows written at the crash may disagree. The column is rebuilt (a
+ * degraded read gives the same bytes) and the job says what may be wrong. */
+static void test_raid5_column_stale_dirty(void) {
+        Fixture f;
+        RepairResult res;
+
+        fixture_init(&f, true);
+        transact(&f, edit_flag_disk8, 0, NULL);
+        mark_volume_dirty(&f, "Volume4");
+        scribble_extent(&f, "Disk8-01", 64 << 10, 3 << 20);
+        recover_ok(&f, &res);
+        g_assert_cmpuint(res.bytes_repaired, ==, 16u << 20);
+        g_assert_nonnull(strstr(res.message, "rebuilt while its volume was marked dirty"));
+        assert_healthy(&f, "Volume4");
+        fixture_done(&f);
+}
+
 static void test_raid5_parity_stale(void) {
         Fixture f;
         RepairResult res, v;
@@ -1995,6 +2015,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/repair/quick/clean", test_clean);
         g_test_add_func("/repair/quick/mirror-stale", test_mirror_stale);
         g_test_add_func("/repair/quick/raid5-column-stale", test_raid5_column_stale);
+        g_test_add_func("/repair/quick/raid5-column-stale-dirty", test_raid5_column_stale_dirty);
         g_test_add_func("/repair/quick/disks-back", test_disks_back);
         g_test_add_func("/repair/slow/raid5-parity-stale", test_raid5_parity_stale);
         g_test_add_func("/repair/slow/db-rolled-back", test_db_rolled_back);
