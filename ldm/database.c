@@ -205,6 +205,15 @@ bool ldm_database_in_flight(const LdmDatabase *db) {
         return db->vmdb.status != LDM_VMDB_CLEAN || db->vmdb.pending_seq != db->vmdb.committed_seq;
 }
 
+bool ldm_database_settled(const LdmDatabase *db) {
+        if (ldm_database_in_flight(db) || db->n_dropped_groups > 0)
+                return false;
+        for (size_t i = 0; i < db->n_records; i++)
+                if (db->records[i].update_status != 0)
+                        return false;
+        return true;
+}
+
 uint64_t ldm_database_effective_committed(const LdmDatabase *db) {
         return ldm_database_rolls_forward(db) ? db->vmdb.pending_seq : db->vmdb.committed_seq;
 }

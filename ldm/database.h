@@ -87,6 +87,10 @@ LdmRecord *ldm_database_find(const LdmDatabase *db, uint32_t id);
  * ldm_database_effective_committed() is the committed ID after that recovery. */
 bool ldm_database_rolls_forward(const LdmDatabase *db);
 bool ldm_database_in_flight(const LdmDatabase *db);
+/* No transaction left in the copy: not in flight by its VMDB, and no record that a cut
+ * §11.1 step 1 left with update status 1 or 2, or half written (dropped by the parse),
+ * before the VMDB said anything. */
+bool ldm_database_settled(const LdmDatabase *db);
 uint64_t ldm_database_effective_committed(const LdmDatabase *db);
 /* Whether r is part of the database after the rule-2 recovery. */
 bool ldm_database_record_effective(const LdmDatabase *db, const LdmRecord *r);

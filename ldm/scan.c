@@ -57,17 +57,6 @@ static bool same_config(const LdmDevice *a, const LdmDevice *b) {
         return memcmp(a->db->config, b->db->config, a->db->config_size) == 0;
 }
 
-/* No transaction left in it: a clean VMDB, and no record a cut step 1 (§11.1) wrote with
- * update status 1 or 2 — nor dropped half written — before the VMDB said anything. */
-static bool settled(const LdmDatabase *db) {
-        if (ldm_database_in_flight(db) || db->n_dropped_groups > 0)
-                return false;
-        for (size_t i = 0; i < db->n_records; i++)
-                if (db->records[i].update_status != 0)
-                        return false;
-        return true;
-}
-
 /* Rule 3: highest effective committed ID; among those, the config most copies share (the
  * first such copy in device order). Copies are sorted into classes of equal config, each
  * compared with one representative per class: n comparisons for a healthy pack, not n². */
@@ -119,7 +108,7 @@ static int choose_authority(LdmScan *s, LdmDevice **members, size_t n, LdmDevice
                  * transactions (a pack split while each side was used); a copy in flight
                  * differs from a settled one by that transaction's own steps. */
                 d->diverged = d->db && d->effective_committed == top && class[i] != best_class &&
-                              settled(d->db) && settled(best->db) &&
+                              ldm_database_settled(d->db) && ldm_database_settled(best->db) &&
                               d->db->config_size == best->db->config_size &&
                               d->db->log_size == best->db->log_size;
         }

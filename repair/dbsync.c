@@ -174,12 +174,7 @@ static int settle(LdmDatabase *db) {
  * status-1/2 records before the VMDB says anything, and a cut inside a phase can leave a
  * record's fragments half written or half cleared: the parse dropped those). */
 static bool needs_settling(const LdmDatabase *db) {
-        if (ldm_database_in_flight(db) || db->n_dropped_groups > 0)
-                return true;
-        for (size_t i = 0; i < db->n_records; i++)
-                if (db->records[i].update_status != 0)
-                        return true;
-        return false;
+        return !ldm_database_settled(db);
 }
 
 static bool klog_mark(uint8_t status) {
