@@ -127,30 +127,37 @@ static LdmVolume *find_volume(LdmPack *p, const char *name) {
 
 typedef void (*EditFn)(LdmPack *p, LdmTxn *t);
 
-/* Runs one transaction on every present disk except `skip` (NULL: none). */
-static void transact(const Fixture *f, EditFn edit, LdmTxnStep stop_after, const char *skip) {
-        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+/* One transaction from `from` (a database copy of p), edited by `edit`, on devs[0..n). */
+static void commit_on(LdmPack *p, const LdmDatabase *from, EditFn edit, LdmTxnStep stop_after,
+                      LdmDevice **devs, size_t n) {
         _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
-        LdmPack *p = scan_pack(f, &scan);
         LdmIo *ios[16];
-        LdmDevice *devs[16];
-        size_t n = 0;
         LdmDiag diag = {};
 
-        g_assert_nonnull(p);
-        g_assert_cmpint(ldm_txn_begin(p->db, &t), ==, 0);
+        g_assert_cmpuint(n, <=, ELEMENTSOF(ios));
+        for (size_t i = 0; i < n; i++)
+                g_assert_cmpint(ldm_io_open(devs[i]->path, LDM_IO_WRITE, &ios[i]), ==, 0);
+        g_assert_cmpint(ldm_txn_begin(from, &t), ==, 0);
         edit(p, t);
         if (stop_after)
                 ldm_txn_set_stop_after(t, stop_after);
-        for (size_t i = 0; i < p->n_devices; i++) {
-                if (skip && g_str_has_suffix(p->devices[i]->path, skip))
-                        continue;
-                g_assert_cmpint(ldm_io_open(p->devices[i]->path, LDM_IO_WRITE, &ios[n]), ==, 0);
-                devs[n++] = p->devices[i];
-        }
         g_assert_cmpint(ldm_txn_commit(t, ios, devs, n, &diag), ==, 0);
         for (size_t i = 0; i < n; i++)
                 ldm_io_close(ios[i]);
+}
+
+/* Runs one transaction on every present disk except `skip` (NULL: none). */
+static void transact(const Fixture *f, EditFn edit, LdmTxnStep stop_after, const char *skip) {
+        _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
+        LdmPack *p = scan_pack(f, &scan);
+        LdmDevice *devs[16];
+        size_t n = 0;
+
+        g_assert_nonnull(p);
+        for (size_t i = 0; i < p->n_devices && n < ELEMENTSOF(devs); i++)
+                if (!skip || !g_str_has_suffix(p->devices[i]->path, skip))
+                        devs[n++] = p->devices[i];
+        commit_on(p, p->db, edit, stop_after, devs, n);
 }
 
 static void set_partition_flag(LdmPack *p, LdmTxn *t, const char *name, uint32_t flag) {
@@ -477,21 +484,15 @@ static void test_db_rolled_back(void) {
 /* Runs one transaction on the image `only` alone, from that disk's own database copy. */
 static void transact_only(const Fixture *f, EditFn edit, const char *only) {
         _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
-        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
-        _cleanup_(ldm_io_closep) LdmIo *io = NULL;
         LdmPack *p = scan_pack(f, &scan);
         LdmDevice *dev = NULL;
-        LdmDiag diag = {};
 
         g_assert_nonnull(p);
         for (size_t i = 0; i < p->n_devices; i++)
                 if (g_str_has_suffix(p->devices[i]->path, only))
                         dev = p->devices[i];
         g_assert_nonnull(dev);
-        g_assert_cmpint(ldm_txn_begin(dev->db, &t), ==, 0);
-        edit(p, t);
-        g_assert_cmpint(ldm_io_open(dev->path, LDM_IO_WRITE, &io), ==, 0);
-        g_assert_cmpint(ldm_txn_commit(t, &io, &dev, 1, &diag), ==, 0);
+        commit_on(p, dev->db, edit, 0, &dev, 1);
 }
 
 static void edit_touch_volume2(LdmPack *p, LdmTxn *t) {
@@ -537,26 +538,17 @@ static const LdmDiag *find_diag(const LdmDiagList *l, const char *structure, con
 /* Runs one transaction on f->paths[from..to) alone, from the first one's database copy. */
 static void transact_on(const Fixture *f, EditFn edit, size_t from, size_t to) {
         _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
-        _cleanup_(ldm_txn_freep) LdmTxn *t = NULL;
         LdmPack *p = scan_pack(f, &scan);
-        LdmIo *ios[16];
         LdmDevice *devs[16];
         size_t n = 0;
-        LdmDiag diag = {};
 
         g_assert_nonnull(p);
         for (size_t k = from; k < to; k++)
-                for (size_t i = 0; i < p->n_devices; i++)
-                        if (strcmp(p->devices[i]->path, f->paths[k]) == 0) {
-                                g_assert_cmpint(ldm_io_open(f->paths[k], LDM_IO_WRITE, &ios[n]), ==, 0);
+                for (size_t i = 0; i < p->n_devices && n < ELEMENTSOF(devs); i++)
+                        if (strcmp(p->devices[i]->path, f->paths[k]) == 0)
                                 devs[n++] = p->devices[i];
-                        }
         g_assert_cmpuint(n, ==, to - from);
-        g_assert_cmpint(ldm_txn_begin(devs[0]->db, &t), ==, 0);
-        edit(p, t);
-        g_assert_cmpint(ldm_txn_commit(t, ios, devs, n, &diag), ==, 0);
-        for (size_t i = 0; i < n; i++)
-                ldm_io_close(ios[i]);
+        commit_on(p, devs[0]->db, edit, 0, devs, n);
 }
 
 /* The pack split in two halves of four disks (the ninth away), each used on its own: two
