@@ -121,12 +121,11 @@ struct LdmPack {
         LdmDevice **devices;       /* present devices of the group (owned by the scan) */
         size_t n_devices;
         uint64_t committed_seq;
-        /* Set by the scan: settled copies at committed_seq hold different configs and no
-         * config has more copies than another (a pack split evenly, each side used): the
-         * authority is only the first in device order, and nothing may overwrite the other
-         * side on that ground. n_disputed: the copies of the authority's config, and as
-         * many of another's. */
-        bool authority_disputed;
+        /* Set by the scan, 0 unless settled copies at committed_seq hold different configs
+         * and no config has more copies than another (a pack split evenly, each side used):
+         * then the authority is only the first in device order, and nothing may overwrite
+         * the other side on that ground. The number of copies of the authority's config,
+         * and as many of another's. */
         size_t n_disputed;
 
         LdmDisk *disks;            /* every Disk record */

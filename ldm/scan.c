@@ -193,7 +193,6 @@ static int build_group(LdmScan *s, const LdmGuid *group) {
         r = ldm_pack_build(authority, joined, n_joined, &pack);
         if (r < 0)
                 return r;
-        pack->authority_disputed = n_disputed > 0;
         pack->n_disputed = n_disputed;
         for (size_t i = 0; i < s->n_invalid; i++) {
                 LdmDisk *disk = has_privhead(s->invalid[i]) &&

@@ -223,7 +223,7 @@ static int step_refresh(RepairContext *c) {
         }
         /* Either side may hold the writes that matter: choosing by device order would
          * overwrite the other side's database and, through it, the data its plexes hold. */
-        if (c->pack->authority_disputed && c->req->operation == REPAIR_RECOVER) {
+        if (c->pack->n_disputed > 0 && c->req->operation == REPAIR_RECOVER) {
                 set_message(c, "Pack %s was split: %zu of its database copies at ID %" PRIu64 " hold one history and %zu another, and no majority says which is the pack's; nothing was written (remove the disks of the side to drop, then recover)",
                             c->pack->name, c->pack->n_disputed, c->pack->committed_seq, c->pack->n_disputed);
                 c->res->hresult = VDS_E_OPERATION_DENIED;

@@ -568,7 +568,6 @@ static void test_split_even(void) {
         transact_on(&f, edit_touch_volume1, 0, 4);
         transact_on(&f, edit_touch_volume2, 4, 8);
         p = scan_pack(&f, &scan);
-        g_assert_true(p->authority_disputed);
         g_assert_cmpuint(p->n_disputed, ==, 4);
         g_assert_nonnull(find_diag(&scan->diags, "VMDB", "no majority says which is the pack's", NULL));
         scan = ldm_scan_free(scan);
