@@ -58,7 +58,9 @@ static int build(const char *layout, uint32_t n, uint64_t stripe, uint64_t mib, 
                         return -errno;
                 close(fd);
                 devs[i].path = files[i];
+                /* The writer keeps every extent inside the public region the PRIVHEAD gives. */
                 devs[i].privhead.pub_start = 63;
+                devs[i].privhead.pub_size = col_sectors + 2048 - 63;
                 disks[i].device = &devs[i];
                 ext[i] = (LdmExtent) { .disk = &disks[i], .start = 65, .size = col_sectors,
                                        .offset_in_column = span ? i * col_sectors : 0, .column = i };
@@ -155,8 +157,11 @@ int main(int argc, char *argv[]) {
         for (uint64_t off = 0; off < ldm_volume_io_size(v); off += block) {
                 uint64_t left = ldm_volume_io_size(v) - off;
                 buf[0] = (uint8_t) off;
-                if (ldm_volume_write(v, off, buf, left < block ? (size_t) left : block) < 0)
+                r = ldm_volume_write(v, off, buf, left < block ? (size_t) left : block);
+                if (r < 0) {
+                        fprintf(stderr, "write at %llu: %s\n", (unsigned long long) off, strerror(-r));
                         return 1;
+                }
         }
         time_volume(v, buf, block);   /* warm the cache */
 
