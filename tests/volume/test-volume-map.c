@@ -106,26 +106,87 @@ static void test_xor(void) {
                 }
 }
 
-/* Blocks large enough for the non-temporal stores (ldm/xor.c XOR_STREAM_MIN, 4 MiB): the
- * same bytes, in place too, with a destination aligned and not, and a tail after the
- * 128-byte steps. */
-static void test_xor_large(void) {
-        const size_t len = (8u << 20) + 77;
-        g_autofree uint8_t *a = g_malloc(len + 16), *b = g_malloc(len + 16), *d = g_malloc(len + 16);
+/* Each source at an offset of its own, 1 to 8 sources, in place too, and lengths on either
+ * side of every step the loops take (32, 64, 128 and 256 bytes): what xor_blocks() writes
+ * is exactly the XOR, and not one byte outside dst. */
+static void test_xor_sources(void) {
+        enum { MAXN = 8, SZ = 1200, GUARD = 64 };
+        static const size_t lens[] = { 0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 191, 255,
+                                       256, 257, 383, 511, 512, 513, 1000 };
+        static uint8_t src[MAXN][SZ], buf[SZ + 2 * GUARD];
 
-        for (size_t i = 0; i < len + 16; i++) {
+        for (size_t k = 0; k < MAXN; k++)
+                for (size_t i = 0; i < SZ; i++)
+                        src[k][i] = (uint8_t) (i * (2 * k + 3) + k + (i >> 8));
+        for (size_t n = 1; n <= MAXN; n++)
+                for (size_t l = 0; l < ELEMENTSOF(lens); l++)
+                        for (size_t off = 0; off < 3; off++) {
+                                const size_t len = lens[l], doff = GUARD + (off * 17 + n) % 64;
+                                const void *srcs[MAXN];
+                                uint8_t *d = buf + doff;
+
+                                for (size_t k = 0; k < n; k++)
+                                        srcs[k] = src[k] + (k * 5 + off * 3) % 70;
+                                memset(buf, 0xee, sizeof(buf));
+                                xor_blocks(d, srcs, n, len);
+                                for (size_t i = 0; i < len; i++) {
+                                        uint8_t x = 0;
+
+                                        for (size_t k = 0; k < n; k++)
+                                                x ^= ((const uint8_t *) srcs[k])[i];
+                                        g_assert_cmpuint(d[i], ==, x);
+                                }
+                                for (size_t i = 0; i < doff; i++)
+                                        g_assert_cmpuint(buf[i], ==, 0xee);
+                                for (size_t i = doff + len; i < sizeof(buf); i++)
+                                        g_assert_cmpuint(buf[i], ==, 0xee);
+
+                                /* In place, as the repair engine: dst is the first source. */
+                                if (n >= 2) {
+                                        memcpy(d, srcs[0], len);
+                                        srcs[0] = d;
+                                        xor_blocks(d, srcs, n, len);
+                                        srcs[0] = src[0] + off * 3 % 70;
+                                        xor_into(d, srcs[0], len);
+                                        for (size_t i = 0; i < len; i++) {
+                                                uint8_t x = 0;
+
+                                                for (size_t k = 1; k < n; k++)
+                                                        x ^= ((const uint8_t *) srcs[k])[i];
+                                                g_assert_cmpuint(d[i], ==, x);
+                                        }
+                                        g_assert_cmpuint(buf[doff + len], ==, 0xee);
+                                        g_assert_cmpuint(buf[doff - 1], ==, 0xee);
+                                }
+                        }
+}
+
+/* Blocks large enough for the non-temporal stores (ldm/xor.c XOR_STREAM_MIN, 4 MiB): the
+ * same bytes, in place too, with a destination on a cache line, on 16 bytes only (the
+ * AVX-512 path XORs the bytes up to the line boundary first), and unaligned, and a tail
+ * after the 128-byte steps. */
+static void test_xor_large(void) {
+        static const size_t offs[] = { 0, 16, 48, 1 };
+        const size_t len = (8u << 20) + 77;
+        g_autofree uint8_t *a = g_malloc(len + 64), *b = g_malloc(len + 64), *buf = g_malloc(len + 128);
+        uint8_t *d = buf + (-(uintptr_t) buf & 63); /* on a cache line */
+
+        for (size_t i = 0; i < len + 64; i++) {
                 a[i] = (uint8_t) (i * 7 + (i >> 12));
                 b[i] = (uint8_t) (i * 13 + 1 + (i >> 16));
         }
-        for (size_t off = 0; off < 2; off++) {
+        for (size_t o = 0; o < ELEMENTSOF(offs); o++) {
+                const size_t off = offs[o];
                 const void *srcs[] = { a + off, b + off };
 
-                memset(d, 0xee, len + 16);
+                memset(d, 0xee, len + 64);
                 xor_blocks(d + off, srcs, 2, len);
                 for (size_t i = 0; i < len; i++)
                         if (d[off + i] != (a[off + i] ^ b[off + i]))
                                 g_error("byte %zu of %zu at offset %zu", i, len, off);
                 g_assert_cmpuint(d[off + len], ==, 0xee);
+                if (off > 0)
+                        g_assert_cmpuint(d[off - 1], ==, 0xee);
         }
         /* In place, as the repair engine: the destination is the first source. */
         {
@@ -640,6 +701,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/volume/map/raid5-rotation", test_raid5_rotation);
         g_test_add_func("/volume/map/stripe", test_stripe_locate);
         g_test_add_func("/volume/xor", test_xor);
+        g_test_add_func("/volume/xor-sources", test_xor_sources);
         g_test_add_func("/volume/xor-large", test_xor_large);
         g_test_add_func("/volume/io/raid5-n3", test_raid5_io_3);
         g_test_add_func("/volume/io/raid5-n4", test_raid5_io_4);
