@@ -2,8 +2,8 @@
 #pragma once
 
 /* xor.h: bytewise XOR of equal-length blocks, the arithmetic of RAID-5 parity (§9). Any
- * alignment and length; vectorised (AVX2 clone chosen at run time on x86-64, 32-byte GCC
- * vectors elsewhere), so it runs at memory bandwidth. */
+ * alignment and length; vectorised (on x86-64 an AVX-512 or AVX2 path chosen at run time,
+ * 32-byte GCC vectors elsewhere), so it runs at memory bandwidth. */
 
 #include <stddef.h>
 
