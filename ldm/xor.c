@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "macro.h"
 #include "xor.h"
 
 #if defined(__x86_64__)
@@ -204,6 +205,24 @@ static bool have_avx512(void) {
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
 #endif
+
+static const XorImpl impls[] = {
+#ifdef XOR_AVX512
+        { "avx512", xor_blocks_avx512, xor_into_avx512 },
+#endif
+        { "vector", xor_blocks_v32, xor_into_v32 },
+};
+
+size_t xor_implementations(const XorImpl **ret) {
+        size_t first = 0;
+
+#ifdef XOR_AVX512
+        if (!have_avx512())
+                first = 1;
+#endif
+        *ret = impls + first;
+        return ELEMENTSOF(impls) - first;
+}
 
 void xor_blocks(void *dst, const void *const *srcs, size_t n, size_t len) {
 #ifdef XOR_AVX512

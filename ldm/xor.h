@@ -13,3 +13,14 @@ void xor_blocks(void *dst, const void *const *srcs, size_t n, size_t len);
 
 /* dst ^= src over len bytes. */
 void xor_into(void *dst, const void *src, size_t len);
+
+/* The paths behind xor_blocks() and xor_into() that this CPU can run, the one they take
+ * first: so that tests check each of them (on an AVX-512 machine the AVX2 and portable
+ * loops would otherwise never run) and benchmarks can compare them. */
+typedef struct XorImpl {
+        const char *name;
+        void (*blocks)(void *dst, const void *const *srcs, size_t n, size_t len);
+        void (*into)(void *dst, const void *src, size_t len);
+} XorImpl;
+
+size_t xor_implementations(const XorImpl **ret);

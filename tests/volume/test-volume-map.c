@@ -82,7 +82,7 @@ static void test_stripe_locate(void) {
         g_assert_cmpuint(pos.parity_column, ==, LDM_NO_COLUMN);
 }
 
-static void test_xor(void) {
+static void test_xor_with(const XorImpl *impl) {
         uint8_t a[1000], b[1000], c[1000], d[1000];
 
         for (size_t i = 0; i < sizeof(a); i++) {
@@ -96,11 +96,11 @@ static void test_xor(void) {
                         const void *srcs[] = { a + off, b + off, c + off };
 
                         memset(d, 0xee, sizeof(d));
-                        xor_blocks(d + off, srcs, 3, len);
+                        impl->blocks(d + off, srcs, 3, len);
                         for (size_t i = 0; i < len; i++)
                                 g_assert_cmpuint(d[off + i], ==, a[off + i] ^ b[off + i] ^ c[off + i]);
                         g_assert_cmpuint(d[off + len], ==, 0xee);
-                        xor_into(d + off, c + off, len);
+                        impl->into(d + off, c + off, len);
                         for (size_t i = 0; i < len; i++)
                                 g_assert_cmpuint(d[off + i], ==, a[off + i] ^ b[off + i]);
                 }
@@ -109,7 +109,7 @@ static void test_xor(void) {
 /* Each source at an offset of its own, 1 to 8 sources, in place too, and lengths on either
  * side of every step the loops take (32, 64, 128 and 256 bytes): what xor_blocks() writes
  * is exactly the XOR, and not one byte outside dst. */
-static void test_xor_sources(void) {
+static void test_xor_sources_with(const XorImpl *impl) {
         enum { MAXN = 8, SZ = 1200, GUARD = 64 };
         static const size_t lens[] = { 0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 191, 255,
                                        256, 257, 383, 511, 512, 513, 1000 };
@@ -128,7 +128,7 @@ static void test_xor_sources(void) {
                                 for (size_t k = 0; k < n; k++)
                                         srcs[k] = src[k] + (k * 5 + off * 3) % 70;
                                 memset(buf, 0xee, sizeof(buf));
-                                xor_blocks(d, srcs, n, len);
+                                impl->blocks(d, srcs, n, len);
                                 for (size_t i = 0; i < len; i++) {
                                         uint8_t x = 0;
 
@@ -145,9 +145,9 @@ static void test_xor_sources(void) {
                                 if (n >= 2) {
                                         memcpy(d, srcs[0], len);
                                         srcs[0] = d;
-                                        xor_blocks(d, srcs, n, len);
+                                        impl->blocks(d, srcs, n, len);
                                         srcs[0] = src[0] + off * 3 % 70;
-                                        xor_into(d, srcs[0], len);
+                                        impl->into(d, srcs[0], len);
                                         for (size_t i = 0; i < len; i++) {
                                                 uint8_t x = 0;
 
@@ -165,7 +165,7 @@ static void test_xor_sources(void) {
  * same bytes, in place too, with a destination on a cache line, on 16 bytes only (the
  * AVX-512 path XORs the bytes up to the line boundary first), and unaligned, and a tail
  * after the 128-byte steps. */
-static void test_xor_large(void) {
+static void test_xor_large_with(const XorImpl *impl) {
         static const size_t offs[] = { 0, 16, 48, 1 };
         const size_t len = (8u << 20) + 77;
         g_autofree uint8_t *a = g_malloc(len + 64), *b = g_malloc(len + 64), *buf = g_malloc(len + 128);
@@ -180,7 +180,7 @@ static void test_xor_large(void) {
                 const void *srcs[] = { a + off, b + off };
 
                 memset(d, 0xee, len + 64);
-                xor_blocks(d + off, srcs, 2, len);
+                impl->blocks(d + off, srcs, 2, len);
                 for (size_t i = 0; i < len; i++)
                         if (d[off + i] != (a[off + i] ^ b[off + i]))
                                 g_error("byte %zu of %zu at offset %zu", i, len, off);
@@ -193,12 +193,28 @@ static void test_xor_large(void) {
                 const void *srcs[] = { d, b };
 
                 memcpy(d, a, len);
-                xor_blocks(d, srcs, 2, len);
+                impl->blocks(d, srcs, 2, len);
                 for (size_t i = 0; i < len; i++)
                         if (d[i] != (a[i] ^ b[i]))
                                 g_error("in place: byte %zu of %zu", i, len);
         }
 }
+
+/* Each test on every path this CPU can run (xor_implementations()). */
+#define XOR_ON_EVERY_PATH(test)                                                         \
+        static void test(void) {                                                        \
+                const XorImpl *impls;                                                   \
+                size_t n = xor_implementations(&impls);                                 \
+                                                                                        \
+                g_assert_cmpuint(n, >=, 1);                                             \
+                for (size_t i = 0; i < n; i++) {                                        \
+                        g_test_message("%s", impls[i].name);                            \
+                        test##_with(&impls[i]);                                         \
+                }                                                                       \
+        }
+XOR_ON_EVERY_PATH(test_xor)
+XOR_ON_EVERY_PATH(test_xor_sources)
+XOR_ON_EVERY_PATH(test_xor_large)
 
 /* ---- a hand-built pack ---------------------------------------------------------------- */
 
