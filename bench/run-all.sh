@@ -95,8 +95,8 @@ echo "$results" | awk '
 echo
 echo "baselines: volume = dd of the same extents; scan = ldmtool scan of the same devices;"
 echo "daemon = ldmtool scan of the same devices, cold (a one-shot reader of the same metadata);"
-echo "xor = ISA-L xor_gen on the same buffers; repair = dd iflag=direct oflag=direct bs=4M between the"
-echo "same devices; verify = dd iflag=direct reading what the scrub reads (MB/s read);"
+echo "xor = ISA-L xor_gen on the same buffers; repair = dd iflag=direct oflag=direct conv=fdatasync"
+echo "bs=4M between the same devices; verify = dd iflag=direct reading what the scrub reads (MB/s read);"
 echo "querystatus = the same clients with no job running; rss-2jobs = ldmd idle."
 echo "full output: $log"
 [ -z "$failed" ] || { echo "failed:$failed" >&2; exit 1; }

@@ -9,12 +9,17 @@
 #   ours: build/bench/repair-bench, i.e. repair_run(Recover) with ldmd's defaults (4 MiB
 #         chunks, reader thread + writer, O_DIRECT, flush + checkpoint every 2 s or 256 MiB), per
 #         target from its first to its last progress call (final flush included);
-#   dd:   `dd iflag=direct oflag=direct bs=4M` between the same devices, same byte ranges
-#         (mirror: plex 0's extent → plex 1's; RAID-5: column 0's extent → column 2's: the
-#         bytes the rebuild writes, read from one healthy disk instead of XOR-ing two);
+#   dd:   `dd iflag=direct oflag=direct conv=fdatasync bs=4M` between the same devices,
+#         same byte ranges (mirror: plex 0's extent → plex 1's; RAID-5: column 0's extent →
+#         column 2's: the bytes the rebuild writes, read from one healthy disk instead of
+#         XOR-ing two). conv=fdatasync: dd's copy, like ours, ends with its bytes on stable
+#         storage (one flush of the target at the end; ours flushes at every checkpoint
+#         too). Without it dd stops timing while the device may still hold the bytes in a
+#         volatile cache; where a flush is slow (a VM whose host syncs a file for it,
+#         ~0.4 s) that alone made dd look ~20 % faster than the same copy made durable;
 #   dd making the rebuild's transfers: the two healthy columns' extents read and the stale
-#         column's written (from /dev/zero), three dd at once, direct I/O, bs=4M: the same
-#         bytes in and out as the rebuild, without its XOR. Where the three devices share one
+#         column's written (from /dev/zero, conv=fdatasync), three dd at once, direct I/O,
+#         bs=4M: the same bytes in and out as the rebuild, without its XOR. Where the three devices share one
 #         bandwidth (one disk, or RAM) the copy above moves 2 bytes per byte rebuilt and the
 #         rebuild 3, so the copy sets a bar no rebuild can reach there; this one does not.
 # Rounds alternate which side goes first; medians are reported. The last round also runs a
@@ -129,7 +134,7 @@ dd_target() {
         start=$(now)
         grep "^dd $1:" "$dir/plan" | while read -r _ _ src soff dst doff len; do
                 dd if="$src" of="$dst" bs=4M iflag=direct,skip_bytes,count_bytes oflag=direct,seek_bytes \
-                   skip="$soff" seek="$doff" count="$len" 2>>"$dir/dd.err"
+                   conv=fdatasync skip="$soff" seek="$doff" count="$len" 2>>"$dir/dd.err"
         done
         end=$(now)
         bytes=$(awk -v k="$1:" '$1 == "dd" && index($2, k) == 1 { s += $7 } END { print s }' "$dir/plan")
@@ -138,7 +143,7 @@ dd_target() {
 
 # dd_volume_at_once VOL [STALE_DEVS]: one dd per extent of VOL (its "read" lines in the
 # plan), all at once, direct I/O, bs=4M: a read to /dev/null, or, on a device listed in the
-# file STALE_DEVS, a write from /dev/zero. A failed dd would make the baseline look fast:
+# file STALE_DEVS, a write from /dev/zero flushed at its end. A failed dd would make the baseline look fast:
 # each one must succeed.
 dd_volume_at_once() {
         awk -v v="$1" '$1 == "read" && $2 == v { print $3, $4, $5 }' "$dir/plan" >"$dir/extents"
@@ -146,7 +151,7 @@ dd_volume_at_once() {
         while read -r dev off len; do
                 if [ -n "${2:-}" ] && grep -qx "$dev" "$2"; then
                         dd if=/dev/zero of="$dev" bs=4M iflag=count_bytes oflag=direct,seek_bytes \
-                           seek="$off" count="$len" 2>>"$dir/dd.err" &
+                           conv=fdatasync seek="$off" count="$len" 2>>"$dir/dd.err" &
                 else
                         dd if="$dev" of=/dev/null bs=4M iflag=direct,skip_bytes,count_bytes \
                            skip="$off" count="$len" 2>>"$dir/dd.err" &
