@@ -86,11 +86,11 @@ static void expect_pack(const char *images, GPtrArray *want) {
         }
 }
 
-/* One qemu boot for a batch of packs: the partition lines equal ours, in order. */
-static void judge_batch(const char *images, GPtrArray *want) {
+/* One qemu boot for a batch of packs: its partition lines, in order. */
+static GPtrArray *kernel_parts(const char *images) {
         g_autofree char *tool = g_build_filename(test_shared_dir(), "tools", "kernel-ldm", NULL);
         g_autofree char *out = NULL;
-        g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func(g_free);
+        GPtrArray *got = g_ptr_array_new_with_free_func(g_free);
         g_auto(GStrv) lines = NULL;
 
         g_assert_cmpint(test_run(&out, "'%s' %s", tool, images), ==, 0);
@@ -99,6 +99,32 @@ static void judge_batch(const char *images, GPtrArray *want) {
         for (char **l = lines; *l; l++)
                 if (g_str_has_prefix(*l, "part "))
                         g_ptr_array_add(got, g_strdup(*l));
+        return got;
+}
+
+static bool same_lines(GPtrArray *got, GPtrArray *want) {
+        if (got->len != want->len)
+                return false;
+        for (guint i = 0; i < got->len; i++)
+                if (!g_str_equal(got->pdata[i], want->pdata[i]))
+                        return false;
+        return true;
+}
+
+/* The partition lines the kernel made equal ours, in order. The judge reads them off the
+ * guest's serial console, where a line can come glued to an escape code: once (CI, 03:37
+ * on 2026-11-27) a disk's "[LDM]" line was missed and its first partition called plain
+ * while the next two were ldm. The images do not change between boots and the kernel's
+ * parse of them is deterministic, so a second boot tells a console glitch from a verdict;
+ * a verdict that holds twice fails. */
+static void judge_batch(const char *images, GPtrArray *want) {
+        g_autoptr(GPtrArray) got = kernel_parts(images);
+
+        if (!same_lines(got, want)) {
+                g_test_message("kernel-ldm disagreed once; booting again to tell a console glitch from a verdict");
+                g_ptr_array_unref(got);
+                got = kernel_parts(images);
+        }
         for (guint i = 0; i < MIN(got->len, want->len); i++)
                 g_assert_cmpstr(got->pdata[i], ==, want->pdata[i]);
         g_assert_cmpuint(got->len, ==, want->len);
