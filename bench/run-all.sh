@@ -16,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
         exit 77
 fi
 : >"$log"
-if ! ninja -C "$build" bench/volume-read bench/scan-bench bench/scan-floor bench/daemon-bench daemon/ldmd tools/mkldm >>"$log" 2>&1; then
+if ! ninja -C "$build" bench/volume-read bench/scan-bench bench/scan-floor bench/machine-costs bench/daemon-bench daemon/ldmd tools/mkldm >>"$log" 2>&1; then
         cat "$log" >&2
         echo "$0: build failed" >&2
         exit 1
@@ -80,6 +80,8 @@ echo
 echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))," \
      "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)," \
      "$(date -u '+%Y-%m-%d %H:%M UTC'), load average $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
+# What a new page and a system call cost here: the scan rows follow them (bench/README.md).
+"$build/bench/machine-costs" || true
 echo
 # Units come from the metric's suffix: -s shown in ms, -kib in MiB, -MBps as MB/s.
 echo "$results" | awk '
