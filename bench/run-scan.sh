@@ -5,8 +5,9 @@
 #   bench/run-scan.sh BUILD_DIR [RUNS] [buffered|dio]
 # Both sides are timed as whole processes (fork to exit, stdout to /dev/null) by
 # build/bench/scan-bench --exec: ours is `scan-bench --runs 1 $SCAN_ARGS DEVICES` in a fresh
-# process, by default `--threads 8 --light`: the devices probed by 8 threads without keeping
-# the raw regions, then one ldm_scan_build(), which is what ldmd does (daemon/probe.c);
+# process, by default `--threads auto --light`: the devices probed by as many threads as ldmd
+# takes (one per online CPU, 2 to 8) without keeping the raw regions, then one
+# ldm_scan_build(), which is what ldmd does (daemon/probe.c);
 # SCAN_ARGS= (empty) measures plain ldm_scan_paths() instead (one thread, raw regions kept,
 # as the repair engine and the tools scan). The runs of the two alternate so drift hits both
 # alike. Hot, a third process, scan-floor, does the least any reader does (opens each
@@ -41,7 +42,7 @@ bench_require_root
 command -v ldmtool >/dev/null || { echo "$0: ldmtool not installed" >&2; exit 77; }
 sb="$build/bench/scan-bench"
 sf="$build/bench/scan-floor"
-ours_args=${SCAN_ARGS---threads 8 --light}
+ours_args=${SCAN_ARGS---threads auto --light}
 # dio (BENCH_LOOP_ARGS=--direct-io=on): the loop devices read their image files with O_DIRECT, so a
 # read of the device reads those bytes from the disk and nothing more, as a real disk does.
 # buffered (the default): each loop device reads its file through the page cache, whose

@@ -2,10 +2,11 @@
 
 /* scan-bench: a stopwatch for reading LDM metadata, ours and anybody else's.
  *
- *   scan-bench [--runs N] [--drop-caches] [--threads N] [--batch N] [--light] PATH...
+ *   scan-bench [--runs N] [--drop-caches] [--threads N|auto] [--batch N] [--light] PATH...
  *       times ldm_scan_paths() over PATHs inside this process, N times (the scan is freed
  *       between runs), and prints the packs, devices and invalid disks it found. With
- *       --threads N the devices are probed by N threads in parallel, each taking batches of
+ *       --threads N (auto: as many as ldmd takes, ldm_device_probe_threads()) the devices
+ *       are probed by N threads in parallel, each taking batches of
  *       devices (ldm_device_probe_batch(): one batch per thread unless --batch N says how
  *       many; --batch 1 probes one device after the other, as before batches),
  *       and then grouped by one ldm_scan_build(), as ldmd's probe thread does;
@@ -200,7 +201,7 @@ static int hold(char **paths, size_t n) {
 }
 
 static void help(void) {
-        printf("Usage: scan-bench [--runs N] [--drop-caches] [--threads N] [--batch N] [--light] PATH...\n"
+        printf("Usage: scan-bench [--runs N] [--drop-caches] [--threads N|auto] [--batch N] [--light] PATH...\n"
                "       scan-bench --exec [--runs N] [--drop-caches] -- COMMAND [ARG...]\n"
                "       scan-bench --hold PATH...\n");
 }
@@ -241,9 +242,9 @@ int main(int argc, char *argv[]) {
                         }
                         break;
                 case 't':
-                        threads = strtoul(optarg, NULL, 10);
+                        threads = strcmp(optarg, "auto") == 0 ? ldm_device_probe_threads() : strtoul(optarg, NULL, 10);
                         if (threads == 0 || threads > 64) {
-                                fprintf(stderr, "--threads must be 1..64\n");
+                                fprintf(stderr, "--threads must be 1..64 or auto\n");
                                 return 2;
                         }
                         break;

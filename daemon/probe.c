@@ -62,13 +62,17 @@ static bool prober_should_quit(Prober *p) {
 /* Parallel reads of different disks: a light probe is a few small dependent reads, each a
  * round trip to its disk. Each worker probes a batch of disks with their reads overlapped
  * (ldm_device_probe_batch()), and the workers run side by side: a shelf of disks then takes
- * the time of a few round trips, and the CPU part of parsing spreads over the cores. 64 loop
- * devices, cold, direct-I/O loops, in process: before batches 4 threads 22–26 ms, 8: 19–20
- * ms, 16: 18 ms; with batches, 8 threads: 10.5–13.3 ms (2 and 4 were no faster). Idle RSS
- * with 16 threads was ~0.5 MiB more than with 4 (thread arenas and stacks), see
- * bench/RESULTS.md. Each thread holds a 16 KiB config head while it parses (64 KiB for a pack
+ * the time of a few round trips, and the CPU part of parsing spreads over the cores. One
+ * worker per online CPU (ldm_device_probe_threads(): 2 to 8), each with up to 32 disks: 64
+ * disks are then all in flight at once on 2 CPUs as on 8. More workers than CPUs only add
+ * their own start-up: 64 loop devices, as a process, on a 2-CPU guest where a new page costs
+ * 13-30 µs (2026-11-27, medians): buffered warm 19.1 / 20.5 / 22.3 ms with 2 / 4 / 8 workers,
+ * cold 30.9 / 32.4 / 34.9; direct-I/O loops warm 19.8 / 19.3 / 22.2, cold 21.1 / 25.0 /
+ * 25.8. On the VMs before (before batches 4 threads 22-26 ms, 8: 19-20, 16: 18; with
+ * batches 8 threads 10.5-13.3 ms, and 2 and 4 no faster) the count mattered less. Idle RSS
+ * grows with the workers (thread arenas and stacks, ~0.5 MiB from 4 to 16), see
+ * bench/RESULTS.md. Each worker holds a 16 KiB config head while it parses (64 KiB for a pack
  * whose records outgrow it). */
-#define PROBE_THREADS 8
 
 typedef struct ProbeWork {
         Prober *prober;
@@ -95,12 +99,12 @@ static void *probe_worker(void *userdata) {
         return NULL;
 }
 
-/* Probes every path of w with up to PROBE_THREADS workers (inline if none can start). */
-static void probe_all(ProbeWork *w) {
-        pthread_t workers[PROBE_THREADS];
+/* Probes every path of w with up to `threads` workers (inline if none can start). */
+static void probe_all(ProbeWork *w, size_t threads) {
+        pthread_t workers[LDM_PROBE_THREADS_MAX];
         size_t n_workers = 0;
 
-        for (size_t i = 0; i < PROBE_THREADS && i < w->n; i++) {
+        for (size_t i = 0; i < MIN(threads, (size_t) LDM_PROBE_THREADS_MAX) && i < w->n; i++) {
                 /* Workers inherit this thread's mask: every signal blocked. */
                 if (pthread_create(&workers[n_workers], NULL, probe_worker, w) != 0)
                         break;
@@ -117,6 +121,7 @@ static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
         size_t n = strv_length(paths), n_ldm = 0;
         _cleanup_free_ LdmDevice **devices = NULL;
         ProbeWork w = { .prober = p, .paths = paths, .n = n };
+        size_t threads = ldm_device_probe_threads();
         ProbeResult *r;
 
         r = calloc(1, sizeof(ProbeResult));
@@ -135,9 +140,9 @@ static ProbeResult *probe_paths(Prober *p, char **paths, uint64_t generation) {
         w.verdicts = r->verdicts;
         w.diags = r->diags;
         w.devices = devices;
-        w.batch = ldm_device_probe_batch_size(n, PROBE_THREADS);
+        w.batch = ldm_device_probe_batch_size(n, threads);
         atomic_init(&w.next, 0);
-        probe_all(&w);
+        probe_all(&w, threads);
         /* In path order, whatever order the workers finished in. */
         for (size_t i = 0; i < n; i++) {
                 if (r->verdicts[i] > 0 && devices[i])

@@ -116,13 +116,20 @@ void ldm_device_prefetch_label(LdmIo *io);
  * all are opened and their label areas hinted, then each label is read and its private
  * region hinted, then each is probed to the end. n disks then wait on about as many round
  * trips as one. At most LDM_PROBE_BATCH_MAX paths: that many fds are open at once, per thread
- * that calls this (ldmd: 8 threads, 128 fds at most, well under the 1024 a service gets). */
-#define LDM_PROBE_BATCH_MAX 16u
+ * that calls this (ldmd: at most LDM_PROBE_THREADS_MAX threads, 256 fds, well under the 1024
+ * a service gets). */
+#define LDM_PROBE_BATCH_MAX 32u
 int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,
                            LdmDevice **devices, LdmDiag *diags);
 /* The batch size for n disks probed by `threads` threads: one batch each when the disks are
  * few, batches of LDM_PROBE_BATCH_MAX when they are many; at least 1. */
 size_t ldm_device_probe_batch_size(size_t n, size_t threads);
+/* How many threads should probe side by side (ldmd, scan-bench --threads auto): one per
+ * online CPU, at least 2, at most LDM_PROBE_THREADS_MAX. A warm probe is CPU work, and the
+ * reads of a whole batch are in flight together whatever the thread count, so threads beyond
+ * the CPUs only add their own start-up (see daemon/probe.c). */
+#define LDM_PROBE_THREADS_MAX 8u
+size_t ldm_device_probe_threads(void);
 
 LdmDevice *ldm_device_free(LdmDevice *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LdmDevice *, ldm_device_free);

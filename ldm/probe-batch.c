@@ -10,6 +10,7 @@
  * on its last close, and with it what the hints brought in. */
 
 #include <errno.h>
+#include <unistd.h>
 
 #include "device.h"
 
@@ -17,6 +18,12 @@ size_t ldm_device_probe_batch_size(size_t n, size_t threads) {
         size_t per_thread = DIV_ROUND_UP(n, MAX(threads, (size_t) 1));
 
         return MIN(MAX(per_thread, (size_t) 1), (size_t) LDM_PROBE_BATCH_MAX);
+}
+
+size_t ldm_device_probe_threads(void) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        return (size_t) MIN(MAX(cpus, 2L), (long) LDM_PROBE_THREADS_MAX);
 }
 
 int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,

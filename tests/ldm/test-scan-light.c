@@ -257,12 +257,17 @@ static void test_probe_batch(void) {
         g_assert_cmpint(verdicts[n_real + 2], ==, -EBADMSG);
         g_assert_cmpstr(diags[n_real + 2].structure, ==, "GPT");
         g_assert_cmpint(ldm_device_probe_batch(paths, LDM_PROBE_BATCH_MAX + 1, 0, verdicts, devices, diags), ==, -E2BIG);
-        /* One batch per thread (ldmd: 8 threads), never empty, never more than the maximum. */
+        /* One batch per thread, never empty, never more than the maximum. */
         g_assert_cmpuint(ldm_device_probe_batch_size(64, 8), ==, 8);
+        g_assert_cmpuint(ldm_device_probe_batch_size(64, 2), ==, 32);
+        g_assert_cmpuint(ldm_device_probe_batch_size(65, 2), ==, LDM_PROBE_BATCH_MAX);
         g_assert_cmpuint(ldm_device_probe_batch_size(5, 8), ==, 1);
         g_assert_cmpuint(ldm_device_probe_batch_size(0, 8), ==, 1);
         g_assert_cmpuint(ldm_device_probe_batch_size(3, 0), ==, 3);
         g_assert_cmpuint(ldm_device_probe_batch_size(1000, 8), ==, LDM_PROBE_BATCH_MAX);
+        /* ldmd's workers: one per online CPU, 2 to 8. */
+        g_assert_cmpuint(ldm_device_probe_threads(), ==,
+                         MIN(MAX((size_t) sysconf(_SC_NPROCESSORS_ONLN), (size_t) 2), (size_t) LDM_PROBE_THREADS_MAX));
 }
 
 /* A disk cut short inside its config region (only the LBA-6 PRIVHEAD and the first TOCBLOCKs
