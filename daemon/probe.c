@@ -68,10 +68,10 @@ static bool prober_should_quit(Prober *p) {
  * their own start-up: 64 loop devices, as a process, on a 2-CPU guest where a new page costs
  * 13-30 µs (2026-11-27, medians): buffered warm 19.1 / 20.5 / 22.3 ms with 2 / 4 / 8 workers,
  * cold 30.9 / 32.4 / 34.9; direct-I/O loops warm 19.8 / 19.3 / 22.2, cold 21.1 / 25.0 /
- * 25.8. On the VMs before (before batches 4 threads 22-26 ms, 8: 19-20, 16: 18; with
- * batches 8 threads 10.5-13.3 ms, and 2 and 4 no faster) the count mattered less. Idle RSS
- * grows with the workers (thread arenas and stacks, ~0.5 MiB from 4 to 16), see
- * bench/RESULTS.md. Each worker holds a 16 KiB config head while it parses (64 KiB for a pack
+ * 25.8. On the VMs before, where the count mattered less (in process, cold, direct-I/O
+ * loops): before batches 4 threads 22-26 ms, 8: 19-20, 16: 18; with batches 8 threads
+ * 10.5-13.3 ms, and 2 and 4 no faster. Idle RSS grows with the workers (thread arenas and
+ * stacks, ~0.5 MiB from 4 to 16), see bench/RESULTS.md. Each worker holds a 16 KiB config head while it parses (64 KiB for a pack
  * whose records outgrow it). */
 
 typedef struct ProbeWork {
