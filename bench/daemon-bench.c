@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "proc-stat.h"
+#include "stats.h"
 
 #define BUS_NAME "org.ldmd1"
 #define MAX_RUNS 100
@@ -224,17 +225,6 @@ out:
         return r < 0 ? r : 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof(double), cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "bus", required_argument, NULL, 'b' },
@@ -290,9 +280,9 @@ int main(int argc, char *argv[]) {
                 if (r->hwm > hwm)
                         hwm = r->hwm;
         }
-        printf("median coldplug %.6f\n", median(cold, n_runs));
-        printf("median rss %.0f\n", median(rss, n_runs));
-        printf("median rss-after-query %.0f\n", median(rssq, n_runs));
+        printf("median coldplug %.6f\n", stats_median(cold, n_runs));
+        printf("median rss %.0f\n", stats_median(rss, n_runs));
+        printf("median rss-after-query %.0f\n", stats_median(rssq, n_runs));
         printf("max hwm %ld\n", hwm);
         return 0;
 }

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stats.h"
+
 #define ROUNDS 5
 #define CALLS 1000
 
@@ -34,17 +36,6 @@ static double now_us(void) {
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof(double), cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Writes one byte to each page; returns µs per page. */
@@ -115,12 +106,12 @@ int main(int argc, char *argv[]) {
                 }
                 call[i] = measure_syscall();
         }
-        if (median(populate, ROUNDS) < 0)
+        if (stats_median(populate, ROUNDS) < 0)
                 printf("costs: page first touch %.2f µs, MADV_POPULATE_WRITE unsupported, system call %.2f µs\n",
-                       median(touch, ROUNDS), median(call, ROUNDS));
+                       stats_median(touch, ROUNDS), stats_median(call, ROUNDS));
         else
                 printf("costs: page first touch %.2f µs, after MADV_POPULATE_WRITE %.2f+%.2f µs, system call %.2f µs\n",
-                       median(touch, ROUNDS), median(populate, ROUNDS), median(after, ROUNDS),
-                       median(call, ROUNDS));
+                       stats_median(touch, ROUNDS), stats_median(populate, ROUNDS), stats_median(after, ROUNDS),
+                       stats_median(call, ROUNDS));
         return 0;
 }

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "scan.h"
+#include "stats.h"
 
 #define MAX_RUNS 1000
 
@@ -65,15 +66,8 @@ static int drop_caches(void) {
         return 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
-
 static void print_stats(double *t, size_t n) {
-        qsort(t, n, sizeof(double), cmp_double);
-        printf("median %.6f\n", n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2);
+        printf("median %.6f\n", stats_median(t, n));
         printf("min %.6f\nmax %.6f\n", t[0], t[n - 1]);
 }
 

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "macro.h"
+#include "stats.h"
 #include "xor.h"
 
 #define MAX_SOURCES 8
@@ -56,11 +57,6 @@ static void fill_random(uint8_t *p, size_t len, uint64_t seed) {
                 uint64_t v = x * 0x2545F4914F6CDD1Dull;
                 memcpy(p + i, &v, 8);
         }
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
 }
 
 typedef enum Mode {
@@ -177,8 +173,8 @@ static int run_case(Mode mode, unsigned n, size_t len, const char *metric) {
                 if (r < 0)
                         goto out;
         }
-        qsort(ours, arg_trials, sizeof(double), cmp_double);
-        qsort(isal, arg_trials, sizeof(double), cmp_double);
+        stats_sort(ours, arg_trials);
+        stats_sort(isal, arg_trials);
 
         double ob = ours[arg_trials - 1], ib = isal[arg_trials - 1];
         printf("xor %-10s sources=%u len=%-8zu ours best %6.2f median %6.2f GB/s  isal best %6.2f median %6.2f GB/s  ratio %.2f (median %.2f)\n",
