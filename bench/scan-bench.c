@@ -67,6 +67,7 @@ static int drop_caches(void) {
 }
 
 static void print_stats(double *t, size_t n) {
+        /* stats_median() sorts t: its ends are the min and the max. */
         printf("median %.6f\n", stats_median(t, n));
         printf("min %.6f\nmax %.6f\n", t[0], t[n - 1]);
 }
