@@ -10,11 +10,7 @@ static int cmp_double(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-void stats_sort(double *v, size_t n) {
-        qsort(v, n, sizeof(double), cmp_double);
-}
-
 double stats_median(double *v, size_t n) {
-        stats_sort(v, n);
+        qsort(v, n, sizeof(double), cmp_double);
         return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

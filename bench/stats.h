@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 
-/* Sorts v[0..n) ascending, in place. */
-void stats_sort(double *v, size_t n);
-/* The median of v[0..n) (n > 0); sorts v in place. */
+/* The median of v[0..n) (n > 0); sorts v in place, ascending, so v[0] and v[n-1] are then
+ * the minimum and the maximum. */
 double stats_median(double *v, size_t n);
