@@ -42,10 +42,38 @@ static int record_slot_compare(const void *a, const void *b) {
         return x->slots[0] < y->slots[0] ? -1 : x->slots[0] > y->slots[0];
 }
 
+static void records_release(LdmDatabase *db) {
+        if (db->records_users && atomic_fetch_sub(db->records_users, 1) > 1)
+                return; /* another database still reads them */
+        free(db->records_users);
+        free(db->records);
+}
+
+bool ldm_database_share_records(LdmDatabase *owner, LdmDatabase *db) {
+        if (owner == db || owner->config || db->config || db->records_users)
+                return false;
+        if (owner->n_records != db->n_records || owner->config_hash != db->config_hash ||
+            owner->config_hashed != db->config_hashed)
+                return false;
+        if (memcmp(owner->records, db->records, db->n_records * sizeof(LdmRecord)) != 0)
+                return false;
+        if (!owner->records_users) {
+                owner->records_users = malloc(sizeof(*owner->records_users));
+                if (!owner->records_users)
+                        return false;
+                atomic_init(owner->records_users, 1);
+        }
+        atomic_fetch_add(owner->records_users, 1);
+        free(db->records);
+        db->records = owner->records;
+        db->records_users = owner->records_users;
+        return true;
+}
+
 LdmDatabase *ldm_database_free(LdmDatabase *db) {
         if (!db)
                 return NULL;
-        free(db->records);
+        records_release(db);
         free(db->config);
         free(db->log);
         free(db);

@@ -5,6 +5,7 @@
  * config region, and the log region, parsed from raw bytes (no I/O here). Also the slot
  * encoder the writer uses to lay records back into a config region. */
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ typedef struct LdmDatabase {
         LdmVmdb vmdb;
         LdmRecord *records;        /* in order of their first fragment's slot */
         size_t n_records;
+        /* NULL when this database owns records alone; else the count of the databases that
+         * share the array (ldm_database_share_records()), the last of which frees it. */
+        atomic_uint *records_users;
         LdmKlogPage klog[2];
         int klog_state[2];         /* 0, or why klog[i] is unusable (-EBADMSG, -ENOENT); the
                                     * log is never needed to read the database */
@@ -74,6 +78,16 @@ int ldm_database_parse_take(uint8_t *config, size_t config_size, uint8_t *log, s
 int ldm_database_parse_head(const uint8_t *config, size_t have, size_t config_size,
                             const uint8_t *log, size_t log_size, const char *disk,
                             uint64_t config_offset, uint64_t log_offset, LdmDatabase **ret);
+/* The disks of one pack hold the same database, and a scan keeps each disk's records (~300
+ * bytes each, 36 in a pack with five volumes on eight disks: most of what a light probe keeps
+ * of a disk). When db's records equal owner's, db frees its array and shares owner's: true.
+ * Only between databases that keep no raw region (LDM_DATABASE_NO_RAW), which nothing
+ * writes (ldm_database_serialize() and the writer need the raw regions), so a shared record
+ * never changes; false, sharing nothing, for anything else. Why it pays: the array a probe
+ * frees is the one the next probe on its thread reuses, so a batch of n disks of one pack
+ * touches one array's pages, not n (on a virtual machine whose host shadows the guest's page
+ * tables, a page's first touch cost 12-30 µs: bench/machine-costs). */
+bool ldm_database_share_records(LdmDatabase *owner, LdmDatabase *db);
 /* Frees the raw regions of a parsed database (see LDM_DATABASE_NO_RAW). */
 void ldm_database_drop_raw(LdmDatabase *db);
 LdmDatabase *ldm_database_free(LdmDatabase *db);

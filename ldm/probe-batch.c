@@ -26,6 +26,17 @@ size_t ldm_device_probe_threads(void) {
         return (size_t) MIN(MAX(cpus, 2L), (long) LDM_PROBE_THREADS_MAX);
 }
 
+/* Disk i shares the records of an earlier disk of the batch with the same database, if any
+ * (ldm_database_share_records(): light probes only). The disks of a pack are usually probed
+ * one after the other, so the nearest earlier one is tried first. */
+static void share_records(LdmDevice **devices, size_t i) {
+        if (!devices[i]->db)
+                return;
+        for (size_t j = i; j-- > 0;)
+                if (devices[j] && devices[j]->db && ldm_database_share_records(devices[j]->db, devices[i]->db))
+                        return;
+}
+
 int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,
                            LdmDevice **devices, LdmDiag *diags) {
         LdmIo *ios[LDM_PROBE_BATCH_MAX] = {};
@@ -53,7 +64,8 @@ int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, in
                         if (r < 0) {
                                 devices[i] = ldm_device_free(devices[i]);
                                 verdicts[i] = r;
-                        }
+                        } else
+                                share_records(devices, i);
                 }
                 ios[i] = ldm_io_close(ios[i]);
         }

@@ -201,6 +201,34 @@ static char **copy_all(const char *dir) {
         return paths;
 }
 
+/* Within one light batch, the disks whose databases are the same copy (the same config hash
+ * and record count) hold one records array between them, and a disk with another copy does
+ * not hold theirs. The real packs' disks agree, so each pack shares: fewer arrays than disks. */
+static void assert_records_shared(LdmDevice **devices, size_t n) {
+        size_t n_db = 0, n_arrays = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                bool first = true;
+
+                if (!devices[i] || !devices[i]->db)
+                        continue;
+                n_db++;
+                for (size_t j = 0; j < i; j++) {
+                        const LdmDatabase *a = devices[j] && devices[j]->db ? devices[j]->db : NULL;
+                        const LdmDatabase *b = devices[i]->db;
+                        bool same = a && a->config_hash == b->config_hash && a->n_records == b->n_records;
+
+                        if (!a)
+                                continue;
+                        g_assert_true(same == (a->records == b->records));
+                        if (same)
+                                first = false;
+                }
+                n_arrays += first;
+        }
+        g_assert_cmpuint(n_arrays, <, n_db);
+}
+
 /* ldm_device_probe_batch() gives each path what a probe of it alone gives: every real image,
  * a file that is no disk at all, one that does not exist, and one whose GPT is unreadable
  * (its diagnosis goes to diags[i]), in one batch. */
@@ -232,6 +260,9 @@ static void test_probe_batch(void) {
         for (size_t i = 0; i < n; i += LDM_PROBE_BATCH_MAX)
                 g_assert_cmpint(ldm_device_probe_batch(paths + i, MIN(n - i, (size_t) LDM_PROBE_BATCH_MAX),
                                                        LDM_PROBE_NO_RAW, verdicts + i, devices + i, diags + i), ==, 0);
+        assert_records_shared(devices, MIN(n, (size_t) LDM_PROBE_BATCH_MAX));
+        /* The devices are freed below in path order, each while the others of its pack may
+         * still read the shared records (ASan: no read after free, no leak). */
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(ldm_device_freep) LdmDevice *alone = NULL, *batched = devices[i];
                 LdmDiag why = {};
@@ -250,6 +281,8 @@ static void test_probe_batch(void) {
                 g_assert_cmpuint(batched->located_priv, ==, alone->located_priv);
                 g_assert_cmpuint(batched->db->n_records, ==, alone->db->n_records);
                 g_assert_cmphex(batched->db->config_hash, ==, alone->db->config_hash);
+                g_assert_cmpmem(batched->db->records, batched->db->n_records * sizeof(LdmRecord),
+                                alone->db->records, alone->db->n_records * sizeof(LdmRecord));
                 assert_same_diags(&batched->diags, &alone->diags);
         }
         g_assert_cmpint(verdicts[n_real], ==, 0);
