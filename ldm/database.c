@@ -70,9 +70,28 @@ bool ldm_database_share_records(LdmDatabase *owner, LdmDatabase *db) {
         return true;
 }
 
+LdmDatabase *ldm_database_share(LdmDatabase *owner, LdmDatabase *db) {
+        if (owner == db || !db->records_users || owner->records != db->records)
+                return db;
+        if (owner->n_dropped_groups > 0 || db->n_dropped_groups > 0)
+                return db;
+        for (size_t i = 0; i < ELEMENTSOF(db->klog); i++)
+                if (owner->klog_state[i] != db->klog_state[i] || (db->klog_state[i] != 0 && db->klog_state[i] != -ENOENT))
+                        return db;
+        if (owner->config_size != db->config_size || owner->log_size != db->log_size ||
+            memcmp(&owner->vmdb, &db->vmdb, sizeof(db->vmdb)) != 0 ||
+            memcmp(owner->klog, db->klog, sizeof(db->klog)) != 0)
+                return db;
+        atomic_fetch_add(&owner->more_users, 1);
+        ldm_database_free(db);
+        return owner;
+}
+
 LdmDatabase *ldm_database_free(LdmDatabase *db) {
         if (!db)
                 return NULL;
+        if (atomic_fetch_sub(&db->more_users, 1) > 0)
+                return NULL; /* another holder still reads it */
         records_release(db);
         free(db->config);
         free(db->log);

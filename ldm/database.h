@@ -22,6 +22,9 @@ typedef struct LdmDatabase {
         /* NULL when this database owns records alone; else the count of the databases that
          * share the array (ldm_database_share_records()), the last of which frees it. */
         atomic_uint *records_users;
+        /* The holders of this database besides the first (ldm_database_share()): each
+         * ldm_database_free() but the last only counts one down. */
+        atomic_int more_users;
         LdmKlogPage klog[2];
         int klog_state[2];         /* 0, or why klog[i] is unusable (-EBADMSG, -ENOENT); the
                                     * log is never needed to read the database */
@@ -88,6 +91,11 @@ int ldm_database_parse_head(const uint8_t *config, size_t have, size_t config_si
  * touches one array's pages, not n (on a virtual machine whose host shadows the guest's page
  * tables, a page's first touch cost 12-30 µs: bench/machine-costs). */
 bool ldm_database_share_records(LdmDatabase *owner, LdmDatabase *db);
+/* The same for the whole database (~4 KiB more a disk: VMDB, KLOG pages), once db shares
+ * owner's records: when db also holds the same VMDB and KLOG pages with the same verdicts,
+ * and neither noted a problem (whose diagnosis would name its own disk), db is freed and
+ * owner returned with one more holder; else db is returned as it is. */
+LdmDatabase *ldm_database_share(LdmDatabase *owner, LdmDatabase *db);
 /* Frees the raw regions of a parsed database (see LDM_DATABASE_NO_RAW). */
 void ldm_database_drop_raw(LdmDatabase *db);
 LdmDatabase *ldm_database_free(LdmDatabase *db);

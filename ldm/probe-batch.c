@@ -27,14 +27,19 @@ size_t ldm_device_probe_threads(void) {
 }
 
 /* Disk i shares the records of an earlier disk of the batch with the same database, if any
- * (ldm_database_share_records(): light probes only). The disks of a pack are usually probed
- * one after the other, so the nearest earlier one is tried first. */
-static void share_records(LdmDevice **devices, size_t i) {
-        if (!devices[i]->db)
+ * (ldm_database_share_records(): light probes only), and the whole database when nothing
+ * else differs (ldm_database_share()). The disks of a pack are usually probed one after the
+ * other, so the nearest earlier one is tried first. */
+static void share_database(LdmDevice **devices, size_t i) {
+        LdmDevice *d = devices[i];
+
+        if (!d->db)
                 return;
         for (size_t j = i; j-- > 0;)
-                if (devices[j] && devices[j]->db && ldm_database_share_records(devices[j]->db, devices[i]->db))
+                if (devices[j] && devices[j]->db && ldm_database_share_records(devices[j]->db, d->db)) {
+                        d->db = ldm_database_share(devices[j]->db, d->db);
                         return;
+                }
 }
 
 int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, int *verdicts,
@@ -65,7 +70,7 @@ int ldm_device_probe_batch(char *const *paths, size_t n, LdmProbeFlags flags, in
                                 devices[i] = ldm_device_free(devices[i]);
                                 verdicts[i] = r;
                         } else
-                                share_records(devices, i);
+                                share_database(devices, i);
                 }
                 ios[i] = ldm_io_close(ios[i]);
         }

@@ -229,6 +229,22 @@ static void assert_records_shared(LdmDevice **devices, size_t n) {
         g_assert_cmpuint(n_arrays, <, n_db);
 }
 
+/* The disks that share a whole database (ldm_database_share()) share its records too, and
+ * hold what their own probe read: the same VMDB and KLOG verdicts as a lone probe's. */
+static void assert_databases_shared(LdmDevice **devices, size_t n) {
+        size_t n_shared = 0;
+
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; devices[i] && devices[i]->db && j < i; j++)
+                        if (devices[j] && devices[j]->db == devices[i]->db) {
+                                g_assert_true(devices[i]->db->records_users);
+                                g_assert_cmpint(devices[i]->db->klog_state[0], !=, -EBADMSG);
+                                n_shared++;
+                                break;
+                        }
+        g_assert_cmpuint(n_shared, >, 0);
+}
+
 /* ldm_device_probe_batch() gives each path what a probe of it alone gives: every real image,
  * a file that is no disk at all, one that does not exist, and one whose GPT is unreadable
  * (its diagnosis goes to diags[i]), in one batch. */
@@ -261,6 +277,7 @@ static void test_probe_batch(void) {
                 g_assert_cmpint(ldm_device_probe_batch(paths + i, MIN(n - i, (size_t) LDM_PROBE_BATCH_MAX),
                                                        LDM_PROBE_NO_RAW, verdicts + i, devices + i, diags + i), ==, 0);
         assert_records_shared(devices, MIN(n, (size_t) LDM_PROBE_BATCH_MAX));
+        assert_databases_shared(devices, MIN(n, (size_t) LDM_PROBE_BATCH_MAX));
         /* The devices are freed below in path order, each while the others of its pack may
          * still read the shared records (ASan: no read after free, no leak). */
         for (size_t i = 0; i < n; i++) {
@@ -283,6 +300,9 @@ static void test_probe_batch(void) {
                 g_assert_cmphex(batched->db->config_hash, ==, alone->db->config_hash);
                 g_assert_cmpmem(batched->db->records, batched->db->n_records * sizeof(LdmRecord),
                                 alone->db->records, alone->db->n_records * sizeof(LdmRecord));
+                g_assert_cmpmem(&batched->db->vmdb, sizeof(LdmVmdb), &alone->db->vmdb, sizeof(LdmVmdb));
+                g_assert_cmpmem(batched->db->klog_state, sizeof(alone->db->klog_state),
+                                alone->db->klog_state, sizeof(alone->db->klog_state));
                 assert_same_diags(&batched->diags, &alone->diags);
         }
         g_assert_cmpint(verdicts[n_real], ==, 0);
