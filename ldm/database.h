@@ -82,7 +82,7 @@ int ldm_database_parse_head(const uint8_t *config, size_t have, size_t config_si
                             const uint8_t *log, size_t log_size, const char *disk,
                             uint64_t config_offset, uint64_t log_offset, LdmDatabase **ret);
 /* The disks of one pack hold the same database, and a scan keeps each disk's records (~300
- * bytes each, 36 in a pack with five volumes on eight disks: most of what a light probe keeps
+ * bytes each, 36 in a pack with five volumes on eight disks: about half of what a light probe keeps
  * of a disk). When db's records equal owner's, db frees its array and shares owner's: true.
  * Only between databases that keep no raw region (LDM_DATABASE_NO_RAW), which nothing
  * writes (ldm_database_serialize() and the writer need the raw regions), so a shared record
