@@ -75,9 +75,12 @@ LdmDatabase *ldm_database_share(LdmDatabase *owner, LdmDatabase *db) {
                 return db;
         if (owner->n_dropped_groups > 0 || db->n_dropped_groups > 0)
                 return db;
-        for (size_t i = 0; i < ELEMENTSOF(db->klog); i++)
-                if (owner->klog_state[i] != db->klog_state[i] || (db->klog_state[i] != 0 && db->klog_state[i] != -ENOENT))
-                        return db;
+        for (size_t i = 0; i < ELEMENTSOF(db->klog); i++) {
+                int state = db->klog_state[i];
+
+                if (owner->klog_state[i] != state || (state != 0 && state != -ENOENT))
+                        return db; /* an invalid page's diagnosis names its disk */
+        }
         if (owner->config_size != db->config_size || owner->log_size != db->log_size ||
             memcmp(&owner->vmdb, &db->vmdb, sizeof(db->vmdb)) != 0 ||
             memcmp(owner->klog, db->klog, sizeof(db->klog)) != 0)
