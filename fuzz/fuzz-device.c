@@ -43,19 +43,29 @@ static int make_disk(const uint8_t *data, size_t size) {
         return TAKE_FD(fd);
 }
 
-/* ldmd's way: a light probe (the config region's head alone when it holds the database,
- * ldm_database_parse_head()), then the model built from it. */
+/* ldmd's way: light probes in a batch (the config region's head alone when it holds the
+ * database, ldm_database_parse_head()), then the model built from them. The disk is probed
+ * twice in the batch, so that the second copy shares the first one's records or database
+ * (ldm_database_share()), whatever the metadata says. */
 static void light_scan(const char *path) {
         _cleanup_(ldm_scan_freep) LdmScan *scan = NULL;
-        LdmDevice **devices = calloc(1, sizeof(LdmDevice *));
+        char *paths[] = { (char *) path, (char *) path };
+        LdmDevice **devices = calloc(2, sizeof(LdmDevice *));
+        int verdicts[2];
+        LdmDiag diags[2];
+        size_t n = 0;
 
         if (!devices)
                 return;
-        if (ldm_device_probe_flags(path, LDM_PROBE_NO_RAW, &devices[0]) != 1) {
+        (void) ldm_device_probe_batch(paths, 2, LDM_PROBE_NO_RAW, verdicts, devices, diags);
+        for (size_t i = 0; i < 2; i++)
+                if (devices[i])
+                        devices[n++] = devices[i];
+        if (n == 0) {
                 free(devices);
                 return;
         }
-        (void) ldm_scan_build(devices, 1, &scan); /* takes the array and the device */
+        (void) ldm_scan_build(devices, n, &scan); /* takes the array and the devices */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

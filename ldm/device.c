@@ -30,6 +30,7 @@ LdmDevice *ldm_device_free(LdmDevice *d) {
         ldm_database_free(d->db);
         ldm_label_done(&d->label);
         ldm_diag_list_clear(&d->diags);
+        free(d->copies);
         free(d->path);
         free(d);
         return NULL;
@@ -78,8 +79,9 @@ static int privhead_check_private(const LdmDevice *d, const LdmPrivhead *ph, uin
         return 0;
 }
 
+/* Reads copy `copy` into *ph (left as it was when the sector does not parse). */
 static int read_privhead(LdmIo *io, LdmDevice *d, LdmPrivheadCopy copy, uint64_t offset,
-                         uint64_t expected_priv_start) {
+                         uint64_t expected_priv_start, LdmPrivhead *ph) {
         uint8_t s[512];
         LdmDiag err;
         int r;
@@ -87,15 +89,13 @@ static int read_privhead(LdmIo *io, LdmDevice *d, LdmPrivheadCopy copy, uint64_t
         r = read_sector(io, d, offset, s);
         if (r < 0)
                 return (d->privhead_state[copy] = r == -ENOENT ? -ENOENT : r);
-        r = ldm_privhead_parse(s, d->path, offset, &d->privheads[copy], &err);
-        if (r == 0 && copy != LDM_PRIVHEAD_COPY_LBA6 &&
-            d->privheads[copy].priv_start != expected_priv_start)
+        r = ldm_privhead_parse(s, d->path, offset, ph, &err);
+        if (r == 0 && copy != LDM_PRIVHEAD_COPY_LBA6 && ph->priv_start != expected_priv_start)
                 r = ldm_diag_set(&err, LDM_DIAG_ERROR, "PRIVHEAD", d->path, offset + 0x12B,
                                  "%s copy names private region start %" PRIu64 " but was found at %" PRIu64,
-                                 privhead_copy_names[copy], d->privheads[copy].priv_start,
-                                 expected_priv_start);
+                                 privhead_copy_names[copy], ph->priv_start, expected_priv_start);
         if (r == 0)
-                r = privhead_check_private(d, &d->privheads[copy], offset, &err);
+                r = privhead_check_private(d, ph, offset, &err);
         if (r == -EBADMSG)
                 add_diag(d, &err);
         return (d->privhead_state[copy] = r);
@@ -110,10 +110,11 @@ static uint64_t locate_private_region(LdmIo *io, LdmDevice *d) {
 
         if (d->label.type == LDM_LABEL_GPT)
                 return d->label.meta_first;
+        /* Kept in d->privhead until ldm_device_probe_finish() has somewhere to put it. */
         (void) read_privhead(io, d, LDM_PRIVHEAD_COPY_LBA6,
-                             (uint64_t) LDM_PRIVHEAD_MBR_LBA * d->sector_size, 0);
+                             (uint64_t) LDM_PRIVHEAD_MBR_LBA * d->sector_size, 0, &d->privhead);
         if (d->privhead_state[LDM_PRIVHEAD_COPY_LBA6] == 0)
-                return d->privheads[LDM_PRIVHEAD_COPY_LBA6].priv_start;
+                return d->privhead.priv_start;
         last = n_sectors - 1;
         if (read_sector(io, d, last * d->sector_size, s) == 0 &&
             ldm_privhead_parse(s, d->path, last * d->sector_size, &ph, NULL) == 0 &&
@@ -162,7 +163,7 @@ static uint64_t privhead_copy_offset(const LdmDevice *d, uint64_t priv, LdmPrivh
 /* Volume extents are placed from pub_start: a public region past the end of the device would
  * have them read what is not there. Diagnoses each valid copy whose region does not fit. */
 static bool privhead_public_fits(LdmDevice *d, uint64_t priv, LdmPrivheadCopy c) {
-        const LdmPrivhead *ph = &d->privheads[c];
+        const LdmPrivhead *ph = &d->copies->privheads[c];
         uint64_t n_sectors = d->size / d->sector_size;
 
         if (ph->pub_size <= n_sectors && ph->pub_start <= n_sectors - ph->pub_size)
@@ -206,10 +207,12 @@ static int probe_privheads(LdmIo *io, LdmDevice *d) {
         uint64_t priv = d->located_priv;
         int r, chosen;
 
-        r = read_privhead(io, d, LDM_PRIVHEAD_COPY_2047, priv_offset(d, priv, LDM_PRIVHEAD_REL_A), priv);
+        r = read_privhead(io, d, LDM_PRIVHEAD_COPY_2047, priv_offset(d, priv, LDM_PRIVHEAD_REL_A), priv,
+                          &d->copies->privheads[LDM_PRIVHEAD_COPY_2047]);
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r;
-        r = read_privhead(io, d, LDM_PRIVHEAD_COPY_1856, priv_offset(d, priv, LDM_PRIVHEAD_REL_B), priv);
+        r = read_privhead(io, d, LDM_PRIVHEAD_COPY_1856, priv_offset(d, priv, LDM_PRIVHEAD_REL_B), priv,
+                          &d->copies->privheads[LDM_PRIVHEAD_COPY_1856]);
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r;
 
@@ -226,11 +229,11 @@ static int probe_privheads(LdmIo *io, LdmDevice *d) {
                                           "no PRIVHEAD copy on the device (rel 2047, rel 1856%s are absent)",
                                           d->label.type == LDM_LABEL_MBR ? ", LBA 6" : "") ?: -EBADMSG;
         }
-        d->privhead = d->privheads[d->privhead_used];
+        d->privhead = d->copies->privheads[d->privhead_used];
 
         for (size_t i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++)
                 if (i != d->privhead_used && d->privhead_state[i] == 0 &&
-                    !privheads_agree(&d->privheads[i], &d->privhead))
+                    !privheads_agree(&d->copies->privheads[i], &d->privhead))
                         (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "PRIVHEAD", d->path,
                                                   privhead_copy_offset(d, priv, i),
                                                   "%s copy differs from the %s copy in use",
@@ -267,14 +270,14 @@ static int probe_tocs(LdmIo *io, LdmDevice *d) {
                         d->toc_state[i] = -ENOENT; /* never written (W08 uses 2 of 4) */
                         continue;
                 }
-                d->toc_state[i] = ldm_tocblock_parse(s, d->path, off, &d->tocs[i], &err);
+                d->toc_state[i] = ldm_tocblock_parse(s, d->path, off, &d->copies->tocs[i], &err);
                 if (d->toc_state[i] < 0)
                         add_diag(d, &err);
-                else if (!toc_matches(d, &d->tocs[i]))
+                else if (!toc_matches(d, &d->copies->tocs[i]))
                         (void) ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path, off,
                                                   "regions (config %" PRIu64 "+%" PRIu64 ", log %" PRIu64 "+%" PRIu64 ") do not match the PRIVHEAD sizes %" PRIu64 "/%" PRIu64,
-                                                  d->tocs[i].regions[0].start, d->tocs[i].regions[0].size,
-                                                  d->tocs[i].regions[1].start, d->tocs[i].regions[1].size,
+                                                  d->copies->tocs[i].regions[0].start, d->copies->tocs[i].regions[0].size,
+                                                  d->copies->tocs[i].regions[1].start, d->copies->tocs[i].regions[1].size,
                                                   d->privhead.config_size, d->privhead.log_size);
         }
 
@@ -282,18 +285,18 @@ static int probe_tocs(LdmIo *io, LdmDevice *d) {
         for (size_t p = 0; p < 2 && !found; p++)
                 for (size_t i = 0; i < _LDM_TOC_SLOT_MAX; i++)
                         if (toc_rel[i] == d->privhead.toc_lba[p] && d->toc_state[i] == 0 &&
-                            toc_matches(d, &d->tocs[i])) {
+                            toc_matches(d, &d->copies->tocs[i])) {
                                 d->toc_used = (LdmTocSlot) i;
                                 found = true;
                                 break;
                         }
         /* …else the newest valid one with the right regions. */
         for (size_t i = 0; i < _LDM_TOC_SLOT_MAX && !found; i++)
-                if (d->toc_state[i] == 0 && toc_matches(d, &d->tocs[i])) {
+                if (d->toc_state[i] == 0 && toc_matches(d, &d->copies->tocs[i])) {
                         size_t best = i;
                         for (size_t j = i + 1; j < _LDM_TOC_SLOT_MAX; j++)
-                                if (d->toc_state[j] == 0 && toc_matches(d, &d->tocs[j]) &&
-                                    d->tocs[j].update_seq > d->tocs[best].update_seq)
+                                if (d->toc_state[j] == 0 && toc_matches(d, &d->copies->tocs[j]) &&
+                                    d->copies->tocs[j].update_seq > d->copies->tocs[best].update_seq)
                                         best = j;
                         d->toc_used = (LdmTocSlot) best;
                         found = true;
@@ -306,7 +309,7 @@ static int probe_tocs(LdmIo *io, LdmDevice *d) {
                 return ldm_diag_list_addf(&d->diags, LDM_DIAG_ERROR, "TOCBLOCK", d->path,
                                           in_device(d, ldm_device_rel_offset(d, d->privhead.toc_lba[0])),
                                           "no valid TOCBLOCK with the PRIVHEAD's region sizes at rel 1, 2, 2045 or 2046") ?: -EBADMSG;
-        d->toc = d->tocs[d->toc_used];
+        d->toc = d->copies->tocs[d->toc_used];
         return 0;
 }
 
@@ -493,9 +496,25 @@ int ldm_device_probe_begin(LdmIo *io, LdmDevice **ret, LdmDiag *err) {
         return 1;
 }
 
+/* The copies are allocated here, not by ldm_device_probe_begin(): a batch begins all its disks
+ * before it finishes any, and a light probe frees them when it is done, so that the next
+ * disk on the thread reuses the same memory (new pages are what a probe pays most for on
+ * some machines: bench/machine-costs). begin left the LBA-6 copy in d->privhead. */
+static int copies_new(LdmDevice *d) {
+        d->copies = calloc(1, sizeof(*d->copies));
+        if (!d->copies)
+                return -ENOMEM;
+        d->copies->privheads[LDM_PRIVHEAD_COPY_LBA6] = d->privhead; /* zero when never parsed */
+        d->privhead = (LdmPrivhead) {};
+        return 0;
+}
+
 int ldm_device_probe_finish(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         int r;
 
+        r = copies_new(d);
+        if (r < 0)
+                return r;
         r = probe_privheads(io, d);
         if (r == 0)
                 r = probe_tocs(io, d);
@@ -504,6 +523,8 @@ int ldm_device_probe_finish(LdmIo *io, LdmDevice *d, LdmProbeFlags flags) {
         if (r < 0 && r != -EBADMSG && r != -ENOENT)
                 return r; /* an I/O error (the device cannot be read) or -ENOMEM */
         d->db_state = r;
+        if (flags & LDM_PROBE_NO_RAW)
+                d->copies = mfree(d->copies);
         return 0;
 }
 

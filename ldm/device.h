@@ -29,6 +29,13 @@ typedef enum LdmTocSlot {
         _LDM_TOC_SLOT_MAX,
 } LdmTocSlot;
 
+/* Every PRIVHEAD and TOCBLOCK copy of a disk as read, whether valid or not (see the states in
+ * LdmDevice): what the strict validator and the writer look at copy by copy. */
+typedef struct LdmDeviceCopies {
+        LdmPrivhead privheads[_LDM_PRIVHEAD_COPY_MAX];
+        LdmTocblock tocs[_LDM_TOC_SLOT_MAX];
+} LdmDeviceCopies;
+
 typedef struct LdmDevice {
         char *path;
         uint64_t size;             /* bytes */
@@ -39,15 +46,18 @@ typedef struct LdmDevice {
         /* Every copy, as read: 0 valid, -EBADMSG invalid (diag in `diags`), -ENOENT absent
          * (LBA 6 on GPT, beyond the end of the device). */
         int privhead_state[_LDM_PRIVHEAD_COPY_MAX];
-        LdmPrivhead privheads[_LDM_PRIVHEAD_COPY_MAX];
         LdmPrivheadCopy privhead_used;
-        LdmPrivhead privhead;      /* = privheads[privhead_used] */
+        LdmPrivhead privhead;      /* = copies->privheads[privhead_used] */
         uint64_t located_priv;     /* where the probe looked for the private region (LBA) */
 
         int toc_state[_LDM_TOC_SLOT_MAX];
-        LdmTocblock tocs[_LDM_TOC_SLOT_MAX];
         LdmTocSlot toc_used;
-        LdmTocblock toc;           /* = tocs[toc_used] */
+        LdmTocblock toc;           /* = copies->tocs[toc_used] */
+
+        /* The copies themselves; NULL after a light probe (LDM_PROBE_NO_RAW), which keeps only
+         * their states and the copies in use above: 4.7 KB of the 7.2 a disk kept, each
+         * copy's sector included, for readers that never write nor validate. */
+        LdmDeviceCopies *copies;
 
         LdmDatabase *db;           /* NULL when no copy of the database could be parsed */
         int db_state;              /* 0 or why db is NULL */
@@ -73,7 +83,8 @@ typedef enum LdmProbeFlags {
          * freed at once. Of the log
          * region only the KLOG pages parsing needs are read (LDM_DATABASE_LOG_PARSED bytes).
          * So a read error, or a difference between copies, in the unused slots after the
-         * head or in the rest of the log goes unnoticed: full probes see them. */
+         * head or in the rest of the log goes unnoticed: full probes see them. Nor does the
+         * device keep every PRIVHEAD and TOCBLOCK copy (copies NULL), only their states. */
         LDM_PROBE_NO_RAW = 1 << 0,
 } LdmProbeFlags;
 

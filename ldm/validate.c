@@ -79,13 +79,13 @@ static void check_records_k(Ctx *c) {
 
 static void check_kernel(Ctx *c) {
         const LdmDevice *d = c->d;
-        const LdmPrivhead *p6 = &d->privheads[LDM_PRIVHEAD_COPY_LBA6], *pb = &d->privheads[LDM_PRIVHEAD_COPY_1856];
+        const LdmPrivhead *p6 = &d->copies->privheads[LDM_PRIVHEAD_COPY_LBA6], *pb = &d->copies->privheads[LDM_PRIVHEAD_COPY_1856];
         uint64_t n_sectors = d->size / 512;
         const LdmTocblock *first = NULL;
         bool found = false;
 
         for (LdmPrivheadCopy i = LDM_PRIVHEAD_COPY_1856; i <= LDM_PRIVHEAD_COPY_LBA6; i++) {
-                const LdmPrivhead *ph = &d->privheads[i];
+                const LdmPrivhead *ph = &d->copies->privheads[i];
                 if (d->privhead_state[i] != 0) {
                         violation(c, "K2", copy_offset(d, i), "PRIVHEAD copy %s is missing or invalid",
                                   i == LDM_PRIVHEAD_COPY_LBA6 ? "at LBA 6" : "at rel 1856");
@@ -108,8 +108,8 @@ static void check_kernel(Ctx *c) {
                         continue;
                 found = true;
                 if (!first)
-                        first = &d->tocs[i];
-                else if (!toc_regions_equal(first, &d->tocs[i]))
+                        first = &d->copies->tocs[i];
+                else if (!toc_regions_equal(first, &d->copies->tocs[i]))
                         violation(c, "K6", ldm_device_rel_offset(d, toc_rel[i]), "TOCBLOCK at rel %" PRIu64 " names other regions than the first valid copy", toc_rel[i]);
         }
         if (!found)
@@ -204,7 +204,7 @@ static void check_libldm(Ctx *c, const LdmPack *pack) {
                 violation(c, "L2", 512, "primary GPT header invalid: %s", d->label.gpt_primary_diag.message);
         if (d->toc_state[LDM_TOC_SLOT_2] != 0)
                 violation(c, "L4", ldm_device_rel_offset(d, 2), "no valid TOCBLOCK at rel 2 (the only copy libldm reads)");
-        else if (!toc_regions_equal(&d->tocs[LDM_TOC_SLOT_2], &d->toc))
+        else if (!toc_regions_equal(&d->copies->tocs[LDM_TOC_SLOT_2], &d->toc))
                 violation(c, "L4", ldm_device_rel_offset(d, 2), "TOCBLOCK at rel 2 names other regions than the current one");
         if (!d->db)
                 return;
@@ -228,7 +228,7 @@ static void check_freebsd(Ctx *c) {
              d->label.data_last + 1 != ph->pub_start + ph->pub_size))
                 violation(c, "F2", 512, "GPT LDM partitions differ from the PRIVHEAD regions");
         for (LdmPrivheadCopy i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++) {
-                const LdmPrivhead *p = &d->privheads[i];
+                const LdmPrivhead *p = &d->copies->privheads[i];
                 if (d->privhead_state[i] != 0)
                         continue;
                 if (p->priv_size != LDM_PRIV_SIZE || p->config_size + p->log_size >= LDM_PRIV_SIZE)
@@ -244,7 +244,7 @@ static void check_freebsd(Ctx *c) {
                 bool ok = false;
                 for (size_t i = 0; i < _LDM_TOC_SLOT_MAX; i++)
                         if (toc_rel[i] == ph->toc_lba[k] && d->toc_state[i] == 0 &&
-                            d->tocs[i].regions[0].size == ph->config_size && d->tocs[i].regions[1].size == ph->log_size)
+                            d->copies->tocs[i].regions[0].size == ph->config_size && d->copies->tocs[i].regions[1].size == ph->log_size)
                                 ok = true;
                 if (!ok)
                         violation(c, "F4", ldm_device_rel_offset(d, ph->toc_lba[k]), "no valid TOCBLOCK at rel %" PRIu64 " named by the PRIVHEAD", ph->toc_lba[k]);
@@ -275,9 +275,10 @@ static const LdmPack *pack_of(const LdmScan *s, const LdmDevice *d) {
 int ldm_validate_strict(const LdmScan *s, LdmDiagList *out) {
         int n = 0;
 
-        /* The slot rules read the raw config region, which a light probe does not keep. */
+        /* The slot rules read the raw config region, and the copy rules every PRIVHEAD and
+         * TOCBLOCK copy, which a light probe does not keep. */
         for (size_t i = 0; i < s->n_devices; i++)
-                if (s->devices[i]->db && !s->devices[i]->db->config)
+                if (!s->devices[i]->copies || (s->devices[i]->db && !s->devices[i]->db->config))
                         return -ENODATA;
 
         for (size_t i = 0; i < s->n_devices; i++) {

@@ -12,5 +12,6 @@
  * "rule K7"), the device path and the absolute offset where it applies. K rules are applied
  * to MBR disks only (the kernel never parses LDM on GPT). Returns the number of violations
  * found (0 = every reader accepts every disk), or a negative errno. */
-/* -ENODATA when a device was probed light (LDM_PROBE_NO_RAW): the slot rules need the raw region. */
+/* -ENODATA when a device was probed light (LDM_PROBE_NO_RAW): the slot rules need the raw
+ * region, the copy rules every copy. */
 int ldm_validate_strict(const LdmScan *s, LdmDiagList *out);

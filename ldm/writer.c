@@ -190,6 +190,9 @@ int ldm_writer_rewrite_device(LdmIo *io, const LdmDevice *dev, bool with_label, 
         if (!dev->db)
                 return ldm_diag_set(err, LDM_DIAG_ERROR, "VMDB", dev->path, LDM_DIAG_NO_OFFSET,
                                     "no parsed database to write back"), -ENODATA;
+        if (!dev->copies)
+                return ldm_diag_set(err, LDM_DIAG_ERROR, "PRIVHEAD", dev->path, LDM_DIAG_NO_OFFSET,
+                                    "probed light: the PRIVHEAD and TOCBLOCK copies were not kept"), -ENODATA;
 
         r = rewrite_database(io, dev, err);
         if (r < 0)
@@ -197,7 +200,7 @@ int ldm_writer_rewrite_device(LdmIo *io, const LdmDevice *dev, bool with_label, 
         for (LdmTocSlot s = 0; s < _LDM_TOC_SLOT_MAX; s++) {
                 if (dev->toc_state[s] != 0)
                         continue;
-                ldm_tocblock_encode(&dev->tocs[s], sector);
+                ldm_tocblock_encode(&dev->copies->tocs[s], sector);
                 r = write_at(io, sector, LDM_SECTOR, priv + toc_slot_rel[s], "TOCBLOCK", err);
                 if (r < 0)
                         return r;
@@ -207,7 +210,7 @@ int ldm_writer_rewrite_device(LdmIo *io, const LdmDevice *dev, bool with_label, 
                                priv + (c == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
                 if (dev->privhead_state[c] != 0)
                         continue;
-                ldm_privhead_encode(&dev->privheads[c], sector);
+                ldm_privhead_encode(&dev->copies->privheads[c], sector);
                 r = write_at(io, sector, LDM_SECTOR, lba, "PRIVHEAD", err);
                 if (r < 0)
                         return r;

@@ -81,7 +81,7 @@ static int fix_headers(RepairContext *c, LdmDevice *dev) {
 
                 if (dev->privhead_state[k] == -ENOENT)
                         continue;
-                if (dev->privhead_state[k] == 0 && memcmp(dev->privheads[k].raw, ph, LDM_SECTOR) == 0)
+                if (dev->privhead_state[k] == 0 && memcmp(dev->copies->privheads[k].raw, ph, LDM_SECTOR) == 0)
                         continue;
                 if (!io) {
                         r = repair_open_device(c, NULL, dev, LDM_IO_WRITE, &io);
@@ -98,7 +98,7 @@ static int fix_headers(RepairContext *c, LdmDevice *dev) {
                 const uint8_t *want;
 
                 if (is_current_toc(dev, s)) {
-                        if (dev->toc_state[s] == 0 && memcmp(dev->tocs[s].raw, toc, LDM_SECTOR) == 0)
+                        if (dev->toc_state[s] == 0 && memcmp(dev->copies->tocs[s].raw, toc, LDM_SECTOR) == 0)
                                 continue;
                         want = toc;
                 } else if (dev->toc_state[s] == -EBADMSG) {

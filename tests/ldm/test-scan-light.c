@@ -19,6 +19,7 @@
 #include "scan.h"
 #include "test-util.h"
 #include "unaligned.h"
+#include "validate.h"
 
 static const char *const images[] = {
         "ldm-2003r2-mirrored-1.img", "ldm-2003r2-mirrored-2.img", "ldm-2003r2-raid5-1.img",
@@ -126,6 +127,22 @@ static void test_light_probe(void) {
                 for (size_t k = 0; k < 2; k++)
                         g_assert_cmpint(light->db->klog_state[k], ==, full->db->klog_state[k]);
                 assert_same_diags(&full->diags, &light->diags);
+                /* The copies: the same states and the same copies in use, but only the full
+                 * probe keeps every copy (the light one holds what the daemon shows). */
+                g_assert_nonnull(full->copies);
+                g_assert_null(light->copies);
+                g_assert_cmpmem(light->privhead_state, sizeof(light->privhead_state),
+                                full->privhead_state, sizeof(full->privhead_state));
+                g_assert_cmpmem(light->toc_state, sizeof(light->toc_state), full->toc_state, sizeof(full->toc_state));
+                g_assert_cmpint(light->privhead_used, ==, full->privhead_used);
+                g_assert_cmpint(light->toc_used, ==, full->toc_used);
+                g_assert_cmpmem(&light->privhead, sizeof(LdmPrivhead), &full->privhead, sizeof(LdmPrivhead));
+                g_assert_cmpmem(&light->toc, sizeof(LdmTocblock), &full->toc, sizeof(LdmTocblock));
+                g_assert_cmpmem(&full->copies->privheads[full->privhead_used], sizeof(LdmPrivhead),
+                                &full->privhead, sizeof(LdmPrivhead));
+                if (full->privhead_state[LDM_PRIVHEAD_COPY_LBA6] == 0)
+                        g_assert_cmpuint(full->copies->privheads[LDM_PRIVHEAD_COPY_LBA6].priv_start, ==,
+                                         full->privhead.priv_start);
                 /* Nothing to rebuild the region from: the writer's path refuses. */
                 g_assert_cmpint(ldm_database_serialize(light->db), ==, -ENODATA);
                 /* Serializing a full copy unchanged keeps its bytes, so its hash. */
@@ -180,6 +197,8 @@ static void test_light_scan(void) {
         g_assert_cmpuint(full->n_packs, ==, 2);
         g_assert_cmpuint(full->diags.n_items, ==, 0);
         assert_same_scan(full, light);
+        /* The strict validator needs what a light probe drops (raw regions, every copy). */
+        g_assert_cmpint(ldm_validate_strict(light, &(LdmDiagList) {}), ==, -ENODATA);
 }
 
 static void write_at(const char *path, uint64_t off, const void *buf, size_t len) {

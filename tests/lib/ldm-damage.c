@@ -385,7 +385,7 @@ static void rename_group(LdmDevice *d, const char *new) {
         snprintf(d->db->vmdb.group_name, sizeof(d->db->vmdb.group_name), "%s", new);
         snprintf(d->privhead.group_name, sizeof(d->privhead.group_name), "%s", new);
         for (size_t c = 0; c < _LDM_PRIVHEAD_COPY_MAX; c++)
-                snprintf(d->privheads[c].group_name, sizeof(d->privheads[c].group_name), "%s", new);
+                snprintf(d->copies->privheads[c].group_name, sizeof(d->copies->privheads[c].group_name), "%s", new);
 }
 
 int ldm_damage_rename(char *const *paths, size_t n, const char *old, const char *new) {

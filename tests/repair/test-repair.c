@@ -839,7 +839,7 @@ static void test_public_region_over_private(void) {
         for (LdmPrivheadCopy c = 0; c < _LDM_PRIVHEAD_COPY_MAX; c++) {
                 uint64_t lba = c == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA :
                                d->privhead.priv_start + (c == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
-                LdmPrivhead ph = d->privheads[c];
+                LdmPrivhead ph = d->copies->privheads[c];
                 uint8_t sector[512];
 
                 if (d->privhead_state[c] != 0)
@@ -871,7 +871,7 @@ static void shrink_log_region(const Fixture *f, const char *extent) {
         for (LdmPrivheadCopy c = 0; c < _LDM_PRIVHEAD_COPY_MAX; c++) {
                 uint64_t lba = c == LDM_PRIVHEAD_COPY_LBA6 ? LDM_PRIVHEAD_MBR_LBA :
                                d->privhead.priv_start + (c == LDM_PRIVHEAD_COPY_2047 ? LDM_PRIVHEAD_REL_A : LDM_PRIVHEAD_REL_B);
-                LdmPrivhead ph = d->privheads[c];
+                LdmPrivhead ph = d->copies->privheads[c];
 
                 if (d->privhead_state[c] != 0)
                         continue;
@@ -880,7 +880,7 @@ static void shrink_log_region(const Fixture *f, const char *extent) {
                 g_assert_cmpint(ldm_io_pwrite(io, sector, sizeof sector, lba * 512), ==, 0);
         }
         for (size_t slot = 0; slot < ELEMENTSOF(toc_rel); slot++) {
-                LdmTocblock toc = d->tocs[slot];
+                LdmTocblock toc = d->copies->tocs[slot];
 
                 if (d->toc_state[slot] != 0)
                         continue;

@@ -328,7 +328,7 @@ static void test_privhead_update(void) {
                 g_assert_cmpuint(d->toc.update_seq, ==, 2);
                 for (LdmPrivheadCopy c = 0; c < _LDM_PRIVHEAD_COPY_MAX; c++)
                         if (d->privhead_state[c] == 0)
-                                g_assert_cmpmem(d->privheads[c].raw, 512, d->privhead.raw, 512);
+                                g_assert_cmpmem(d->copies->privheads[c].raw, 512, d->privhead.raw, 512);
         }
         fixture_close(&f);
         g_assert_cmpint(ldmcheck_status(&f, NULL), ==, 0);
