@@ -2,8 +2,9 @@
 #pragma once
 
 /* device.h: one probed LDM disk (block device or image file): its partition table, every
- * PRIVHEAD and TOCBLOCK copy with its verdict, the copy chosen by the fall-back order of
- * §10.2 rule 1, and its database. Probing reads; it never writes and keeps no fd open. */
+ * PRIVHEAD and TOCBLOCK copy with its verdict (the copies themselves after a full probe), the
+ * copy chosen by the fall-back order of §10.2 rule 1, and its database. Probing reads; it
+ * never writes and keeps no fd open. */
 
 #include <stdbool.h>
 #include <stdint.h>

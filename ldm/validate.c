@@ -79,13 +79,14 @@ static void check_records_k(Ctx *c) {
 
 static void check_kernel(Ctx *c) {
         const LdmDevice *d = c->d;
-        const LdmPrivhead *p6 = &d->copies->privheads[LDM_PRIVHEAD_COPY_LBA6], *pb = &d->copies->privheads[LDM_PRIVHEAD_COPY_1856];
+        const LdmDeviceCopies *cp = d->copies;
+        const LdmPrivhead *p6 = &cp->privheads[LDM_PRIVHEAD_COPY_LBA6], *pb = &cp->privheads[LDM_PRIVHEAD_COPY_1856];
         uint64_t n_sectors = d->size / 512;
         const LdmTocblock *first = NULL;
         bool found = false;
 
         for (LdmPrivheadCopy i = LDM_PRIVHEAD_COPY_1856; i <= LDM_PRIVHEAD_COPY_LBA6; i++) {
-                const LdmPrivhead *ph = &d->copies->privheads[i];
+                const LdmPrivhead *ph = &cp->privheads[i];
                 if (d->privhead_state[i] != 0) {
                         violation(c, "K2", copy_offset(d, i), "PRIVHEAD copy %s is missing or invalid",
                                   i == LDM_PRIVHEAD_COPY_LBA6 ? "at LBA 6" : "at rel 1856");
@@ -108,8 +109,8 @@ static void check_kernel(Ctx *c) {
                         continue;
                 found = true;
                 if (!first)
-                        first = &d->copies->tocs[i];
-                else if (!toc_regions_equal(first, &d->copies->tocs[i]))
+                        first = &cp->tocs[i];
+                else if (!toc_regions_equal(first, &cp->tocs[i]))
                         violation(c, "K6", ldm_device_rel_offset(d, toc_rel[i]), "TOCBLOCK at rel %" PRIu64 " names other regions than the first valid copy", toc_rel[i]);
         }
         if (!found)
@@ -244,7 +245,8 @@ static void check_freebsd(Ctx *c) {
                 bool ok = false;
                 for (size_t i = 0; i < _LDM_TOC_SLOT_MAX; i++)
                         if (toc_rel[i] == ph->toc_lba[k] && d->toc_state[i] == 0 &&
-                            d->copies->tocs[i].regions[0].size == ph->config_size && d->copies->tocs[i].regions[1].size == ph->log_size)
+                            d->copies->tocs[i].regions[0].size == ph->config_size &&
+                            d->copies->tocs[i].regions[1].size == ph->log_size)
                                 ok = true;
                 if (!ok)
                         violation(c, "F4", ldm_device_rel_offset(d, ph->toc_lba[k]), "no valid TOCBLOCK at rel %" PRIu64 " named by the PRIVHEAD", ph->toc_lba[k]);
