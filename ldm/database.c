@@ -49,6 +49,10 @@ static void records_release(LdmDatabase *db) {
         free(db->records);
 }
 
+/* The comparisons here and in ldm_database_share() are of bytes, padding included: the parsers
+ * fill zeroed structures (calloc, `= {}`), so equal fields mean equal bytes, and a difference
+ * in padding would only cost a share. (The daemon's valgrind scenario in test-bus-abuse runs
+ * them on a pack: no read of an uninitialised byte.) */
 bool ldm_database_share_records(LdmDatabase *owner, LdmDatabase *db) {
         if (owner == db || owner->config || db->config || db->records_users)
                 return false;
