@@ -7,7 +7,13 @@
  * about three. The hints only start reads (ldm_io_prefetch()); every byte parsed is still
  * read through ldm_io_pread(), so faults injected by tests and I/O errors are seen as in a
  * single probe. The fds stay open across the passes: a block device's page cache is dropped
- * on its last close, and with it what the hints brought in. */
+ * on its last close, and with it what the hints brought in.
+ *
+ * Why the page cache and not io_uring with O_DIRECT, which would save most of the ~24 system
+ * calls a disk costs: the reads must then land in pages of our own, new to a fresh process,
+ * and on the paravirtualised guests we measure on a page's first touch costs more than those
+ * calls (tried and measured slower in a fresh process: bench/RESULTS.md, session 13). Here
+ * the kernel copies into the same few small buffers for every disk. */
 
 #include <errno.h>
 #include <unistd.h>

@@ -217,6 +217,7 @@ static void check_libldm(Ctx *c, const LdmPack *pack) {
 
 static void check_freebsd(Ctx *c) {
         const LdmDevice *d = c->d;
+        const LdmDeviceCopies *cp = d->copies;
         const LdmPrivhead *ph = &d->privhead;
 
         if (d->sector_size != 512)
@@ -229,7 +230,7 @@ static void check_freebsd(Ctx *c) {
              d->label.data_last + 1 != ph->pub_start + ph->pub_size))
                 violation(c, "F2", 512, "GPT LDM partitions differ from the PRIVHEAD regions");
         for (LdmPrivheadCopy i = 0; i < _LDM_PRIVHEAD_COPY_MAX; i++) {
-                const LdmPrivhead *p = &d->copies->privheads[i];
+                const LdmPrivhead *p = &cp->privheads[i];
                 if (d->privhead_state[i] != 0)
                         continue;
                 if (p->priv_size != LDM_PRIV_SIZE || p->config_size + p->log_size >= LDM_PRIV_SIZE)
@@ -245,8 +246,7 @@ static void check_freebsd(Ctx *c) {
                 bool ok = false;
                 for (size_t i = 0; i < _LDM_TOC_SLOT_MAX; i++)
                         if (toc_rel[i] == ph->toc_lba[k] && d->toc_state[i] == 0 &&
-                            d->copies->tocs[i].regions[0].size == ph->config_size &&
-                            d->copies->tocs[i].regions[1].size == ph->log_size)
+                            cp->tocs[i].regions[0].size == ph->config_size && cp->tocs[i].regions[1].size == ph->log_size)
                                 ok = true;
                 if (!ok)
                         violation(c, "F4", ldm_device_rel_offset(d, ph->toc_lba[k]), "no valid TOCBLOCK at rel %" PRIu64 " named by the PRIVHEAD", ph->toc_lba[k]);
